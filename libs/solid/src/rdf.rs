@@ -1,0 +1,260 @@
+//! RDF syntaxes podplane reads and writes, and the graph type the rest of the core works on.
+
+use crate::error::SolidError;
+use crate::vocab;
+use oxjsonld::{JsonLdParser, JsonLdRemoteDocument, JsonLdSerializer};
+use oxrdf::{GraphName, Triple};
+use oxttl::{NTriplesParser, NTriplesSerializer, TurtleParser, TurtleSerializer};
+use std::panic::{RefUnwindSafe, UnwindSafe};
+use std::sync::Arc;
+
+/// The RDF syntaxes an RDF source can be written in and served as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RdfFormat {
+    Turtle,
+    JsonLd,
+    NTriples,
+}
+
+impl RdfFormat {
+    /// Server preference order for negotiation: Turtle first, as the Solid Protocol expects.
+    pub const ALL: [RdfFormat; 3] = [RdfFormat::Turtle, RdfFormat::JsonLd, RdfFormat::NTriples];
+    pub const MEDIA_TYPES: [&'static str; 3] = [
+        "text/turtle",
+        "application/ld+json",
+        "application/n-triples",
+    ];
+
+    pub fn media_type(self) -> &'static str {
+        match self {
+            RdfFormat::Turtle => "text/turtle",
+            RdfFormat::JsonLd => "application/ld+json",
+            RdfFormat::NTriples => "application/n-triples",
+        }
+    }
+
+    /// The format for a media-type essence, if it is one we can parse.
+    pub fn from_media_type(essence: &str) -> Option<Self> {
+        match essence {
+            "text/turtle" => Some(RdfFormat::Turtle),
+            "application/ld+json" => Some(RdfFormat::JsonLd),
+            "application/n-triples" => Some(RdfFormat::NTriples),
+            _ => None,
+        }
+    }
+}
+
+/// Fetches a remote JSON-LD context. Returning an error refuses the context; the parse then
+/// fails with a 400. The callback is synchronous because the JSON-LD processor is; callers run
+/// parsing off the async runtime.
+pub type ContextLoader =
+    Arc<dyn Fn(&str) -> Result<Vec<u8>, String> + Send + Sync + UnwindSafe + RefUnwindSafe>;
+
+/// Parses `body` as `format`, resolving relative IRIs against `base_iri`.
+///
+/// JSON-LD remote contexts go through `contexts`; without a loader every remote context is
+/// refused, so parsing never makes a request on a client's behalf.
+pub fn parse(
+    body: &[u8],
+    format: RdfFormat,
+    base_iri: &str,
+    contexts: Option<ContextLoader>,
+) -> Result<Vec<Triple>, SolidError> {
+    let malformed = |message: String| SolidError::MalformedRdf {
+        media_type: format.media_type().to_owned(),
+        message,
+    };
+    match format {
+        RdfFormat::Turtle => TurtleParser::new()
+            .with_base_iri(base_iri)
+            .map_err(|e| malformed(e.to_string()))?
+            .for_slice(body)
+            .map(|r| r.map_err(|e| malformed(e.to_string())))
+            .collect(),
+        RdfFormat::NTriples => NTriplesParser::new()
+            .for_slice(body)
+            .map(|r| r.map_err(|e| malformed(e.to_string())))
+            .collect(),
+        RdfFormat::JsonLd => {
+            let mut parser = JsonLdParser::new()
+                .with_base_iri(base_iri)
+                .map_err(|e| malformed(e.to_string()))?
+                .for_slice(body);
+            if let Some(loader) = contexts {
+                parser = parser.with_load_document_callback(move |url, _| {
+                    let document = loader(url)?;
+                    Ok(JsonLdRemoteDocument {
+                        document,
+                        document_url: url.to_owned(),
+                    })
+                });
+            }
+            let mut triples = Vec::new();
+            for quad in parser {
+                let quad = quad.map_err(|e| malformed(e.to_string()))?;
+                if quad.graph_name != GraphName::DefaultGraph {
+                    return Err(malformed(
+                        "named graphs cannot be stored in an RDF document resource".into(),
+                    ));
+                }
+                triples.push(Triple::from(quad));
+            }
+            Ok(triples)
+        }
+    }
+}
+
+/// Serialises triples. Turtle output uses the vocabularies' usual prefixes and, when given, the
+/// document's own IRI as base so that stored documents read naturally.
+pub fn serialize(triples: &[Triple], format: RdfFormat, base_iri: Option<&str>) -> Vec<u8> {
+    // Writing to a Vec cannot fail and every prefix IRI below is a valid constant, so the
+    // io::Result values are impossible errors; they are mapped to an empty document rather
+    // than a panic to keep the no-panic rule without ceremony.
+    let out = match format {
+        RdfFormat::Turtle => {
+            let mut s = TurtleSerializer::new();
+            for (prefix, iri) in PREFIXES {
+                s = s
+                    .with_prefix(*prefix, *iri)
+                    .unwrap_or_else(|_| TurtleSerializer::new());
+            }
+            if let Some(base) = base_iri {
+                s = match s.clone().with_base_iri(base) {
+                    Ok(with_base) => with_base,
+                    Err(_) => s,
+                };
+            }
+            let mut w = s.for_writer(Vec::new());
+            triples
+                .iter()
+                .try_for_each(|t| w.serialize_triple(t))
+                .and_then(|()| w.finish())
+        }
+        RdfFormat::NTriples => {
+            let mut w = NTriplesSerializer::new().for_writer(Vec::new());
+            triples
+                .iter()
+                .try_for_each(|t| w.serialize_triple(t))
+                .map(|()| w.finish())
+        }
+        RdfFormat::JsonLd => {
+            let mut w = JsonLdSerializer::new().for_writer(Vec::new());
+            triples
+                .iter()
+                .try_for_each(|t| {
+                    w.serialize_quad(t.as_ref().in_graph(GraphName::DefaultGraph.as_ref()))
+                })
+                .and_then(|()| w.finish())
+        }
+    };
+    out.unwrap_or_default()
+}
+
+const PREFIXES: &[(&str, &str)] = &[
+    ("ldp", vocab::LDP),
+    ("solid", vocab::SOLID),
+    ("dc", "http://purl.org/dc/terms/"),
+    ("posix", "http://www.w3.org/ns/posix/stat#"),
+    ("xsd", "http://www.w3.org/2001/XMLSchema#"),
+    ("rdf", "http://www.w3.org/1999/02/22-rdf-syntax-ns#"),
+    ("foaf", "http://xmlns.com/foaf/0.1/"),
+    ("acl", "http://www.w3.org/ns/auth/acl#"),
+    ("pim", "http://www.w3.org/ns/pim/space#"),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = "https://pod.example/alice/doc";
+
+    #[test]
+    fn turtle_round_trips_through_every_format() {
+        let src = b"@prefix ex: <http://ex.org/> . <#me> ex:name \"Alice\"@en ; ex:knows [ ex:name \"Bob\" ] .";
+        let triples = parse(src, RdfFormat::Turtle, BASE, None).unwrap();
+        assert_eq!(triples.len(), 3);
+        for format in RdfFormat::ALL {
+            let bytes = serialize(&triples, format, Some(BASE));
+            let back = parse(&bytes, format, BASE, None).unwrap();
+            assert_eq!(
+                back.len(),
+                3,
+                "{format:?}: {}",
+                String::from_utf8_lossy(&bytes)
+            );
+            assert!(back
+                .iter()
+                .any(|t| t.subject.to_string() == "<https://pod.example/alice/doc#me>"));
+        }
+    }
+
+    #[test]
+    fn malformed_turtle_reports_parser_message() {
+        let err = parse(b"<a> <b> ", RdfFormat::Turtle, BASE, None).unwrap_err();
+        match err {
+            SolidError::MalformedRdf {
+                media_type,
+                message,
+            } => {
+                assert_eq!(media_type, "text/turtle");
+                assert!(!message.is_empty());
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn ntriples_rejects_relative_iris() {
+        assert!(parse(b"<a> <b> <c> .\n", RdfFormat::NTriples, BASE, None).is_err());
+    }
+
+    #[test]
+    fn jsonld_resolves_relative_ids_against_base() {
+        let src = br##"{"@id": "#it", "http://ex.org/p": "v"}"##;
+        let triples = parse(src, RdfFormat::JsonLd, BASE, None).unwrap();
+        assert_eq!(
+            triples[0].subject.to_string(),
+            "<https://pod.example/alice/doc#it>"
+        );
+    }
+
+    #[test]
+    fn jsonld_remote_context_refused_without_loader() {
+        let src = br##"{"@context": "https://example.org/ctx.jsonld", "@id": "#it", "name": "x"}"##;
+        let err = parse(src, RdfFormat::JsonLd, BASE, None).unwrap_err();
+        assert!(matches!(err, SolidError::MalformedRdf { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn jsonld_remote_context_uses_loader() {
+        let loader: ContextLoader = Arc::new(|url: &str| {
+            if url == "https://example.org/ctx.jsonld" {
+                Ok(br##"{"@context": {"name": "http://xmlns.com/foaf/0.1/name"}}"##.to_vec())
+            } else {
+                Err(format!("{url} is not allowed"))
+            }
+        });
+        let src = br##"{"@context": "https://example.org/ctx.jsonld", "@id": "#it", "name": "x"}"##;
+        let triples = parse(src, RdfFormat::JsonLd, BASE, Some(loader.clone())).unwrap();
+        assert_eq!(
+            triples[0].predicate.as_str(),
+            "http://xmlns.com/foaf/0.1/name"
+        );
+        let other = br##"{"@context": "https://evil.example/ctx", "name": "x"}"##;
+        assert!(parse(other, RdfFormat::JsonLd, BASE, Some(loader)).is_err());
+    }
+
+    #[test]
+    fn jsonld_named_graphs_are_refused() {
+        let src = br##"{"@id": "http://ex.org/g", "@graph": [{"@id": "http://ex.org/s", "http://ex.org/p": "o"}]}"##;
+        assert!(parse(src, RdfFormat::JsonLd, BASE, None).is_err());
+    }
+
+    #[test]
+    fn media_types_map_both_ways() {
+        for f in RdfFormat::ALL {
+            assert_eq!(RdfFormat::from_media_type(f.media_type()), Some(f));
+        }
+        assert_eq!(RdfFormat::from_media_type("text/plain"), None);
+    }
+}
