@@ -1,1 +1,11 @@
+//! podplane events: what happened to resources, as JSON, and the buses that carry it.
+//!
+//! This crate owns the event types (the wire format other services consume) and the
+//! [`EventBus`] abstraction with its in-process implementation (embedded mode). It must not know
+//! about HTTP or storage; the transactional outbox that feeds a bus lives in `podplane-store`.
 
+mod bus;
+mod types;
+
+pub use bus::{EventBus, EventError, InProcessBus};
+pub use types::{Envelope, ResourceEvent, ResourceEventKind, RESOURCE_TOPIC};

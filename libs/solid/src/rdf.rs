@@ -104,25 +104,22 @@ pub fn parse(
     }
 }
 
-/// Serialises triples. Turtle output uses the vocabularies' usual prefixes and, when given, the
-/// document's own IRI as base so that stored documents read naturally.
-pub fn serialize(triples: &[Triple], format: RdfFormat, base_iri: Option<&str>) -> Vec<u8> {
-    // Writing to a Vec cannot fail and every prefix IRI below is a valid constant, so the
-    // io::Result values are impossible errors; they are mapped to an empty document rather
-    // than a panic to keep the no-panic rule without ceremony.
+/// Serialises triples. Turtle output declares the usual prefixes of the vocabularies it
+/// actually uses, so documents read naturally; IRIs stay absolute so a stored document does
+/// not depend on the URL it was written at.
+pub fn serialize(triples: &[Triple], format: RdfFormat) -> Vec<u8> {
+    // Writing to a Vec cannot fail and every prefix below is a valid constant, so the errors
+    // here are impossible; they become an empty document rather than a panic.
     let out = match format {
         RdfFormat::Turtle => {
             let mut s = TurtleSerializer::new();
-            for (prefix, iri) in PREFIXES {
+            for (prefix, iri) in PREFIXES
+                .iter()
+                .filter(|(_, iri)| uses_namespace(triples, iri))
+            {
                 s = s
                     .with_prefix(*prefix, *iri)
                     .unwrap_or_else(|_| TurtleSerializer::new());
-            }
-            if let Some(base) = base_iri {
-                s = match s.clone().with_base_iri(base) {
-                    Ok(with_base) => with_base,
-                    Err(_) => s,
-                };
             }
             let mut w = s.for_writer(Vec::new());
             triples
@@ -150,6 +147,14 @@ pub fn serialize(triples: &[Triple], format: RdfFormat, base_iri: Option<&str>) 
     out.unwrap_or_default()
 }
 
+fn uses_namespace(triples: &[Triple], namespace: &str) -> bool {
+    triples.iter().any(|t| {
+        t.predicate.as_str().starts_with(namespace)
+            || matches!(&t.object, oxrdf::Term::NamedNode(n) if n.as_str().starts_with(namespace))
+            || matches!(&t.object, oxrdf::Term::Literal(l) if l.datatype().as_str().starts_with(namespace))
+    })
+}
+
 const PREFIXES: &[(&str, &str)] = &[
     ("ldp", vocab::LDP),
     ("solid", vocab::SOLID),
@@ -174,7 +179,7 @@ mod tests {
         let triples = parse(src, RdfFormat::Turtle, BASE, None).unwrap();
         assert_eq!(triples.len(), 3);
         for format in RdfFormat::ALL {
-            let bytes = serialize(&triples, format, Some(BASE));
+            let bytes = serialize(&triples, format);
             let back = parse(&bytes, format, BASE, None).unwrap();
             assert_eq!(
                 back.len(),

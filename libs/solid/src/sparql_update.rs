@@ -20,10 +20,11 @@ pub struct SparqlPatch {
 impl SparqlPatch {
     /// Reads the document when it has a WHERE clause or deletes (the deletion must match).
     pub fn needs_read(&self) -> bool {
-        self.update.operations.iter().any(|op| match op {
-            GraphUpdateOperation::DeleteData { .. } => true,
-            GraphUpdateOperation::DeleteInsert { .. } => true,
-            _ => false,
+        self.update.operations.iter().any(|op| {
+            matches!(
+                op,
+                GraphUpdateOperation::DeleteData { .. } | GraphUpdateOperation::DeleteInsert { .. }
+            )
         })
     }
     pub fn needs_write(&self) -> bool {

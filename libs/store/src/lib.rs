@@ -1,1 +1,33 @@
+//! podplane storage backends.
+//!
+//! Owns where bytes and metadata live: the [`BlobStore`] (resource content; local disk now, S3
+//! in distributed mode) and the [`MetadataStore`] (resource rows, containment, pods, the
+//! transactional outbox and the blob garbage list; SQLite now, PostgreSQL in distributed mode).
+//! A write is all-or-nothing: content goes to a new immutable blob key first, then one metadata
+//! transaction switches the row, records the superseded blob as garbage and queues the events.
+//!
+//! It must not know about HTTP; protocol rules come from `podplane-solid`.
 
+mod blob;
+mod error;
+mod gc;
+mod meta;
+mod outbox;
+mod sqlite;
+
+pub use blob::{BlobStore, ByteStream, DiskBlobStore};
+pub use error::StoreError;
+pub use gc::collect_garbage;
+pub use meta::{
+    ChildRow, Content, DeleteRequest, Kind, MetadataStore, Pod, Resource, WriteRequest,
+};
+pub use outbox::run_relay;
+pub use sqlite::SqliteMetadataStore;
+
+/// Milliseconds since the Unix epoch, the one clock every row uses.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}

@@ -1,1 +1,51 @@
+//! Pod Storage: the Solid Protocol resource server.
+//!
+//! A thin shell of I/O around `podplane-solid`: it turns HTTP requests into protocol decisions,
+//! reads and writes through the `podplane-store` traits, and maps every error to an RFC 9457
+//! problem exactly once ([`error::ApiError`]). It owns no storage of its own and must not reach
+//! into another service's database.
 
+pub mod config;
+pub mod contexts;
+pub mod error;
+pub mod http;
+
+pub use config::StorageConfig;
+pub use http::router;
+
+use podplane_store::{BlobStore, MetadataStore};
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+/// Everything a request handler needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<StorageConfig>,
+    pub meta: Arc<dyn MetadataStore>,
+    pub blobs: Arc<dyn BlobStore>,
+    /// Notified after each commit so the outbox relay publishes without waiting for its poll.
+    pub outbox_wake: Arc<Notify>,
+    pub contexts: contexts::ContextCache,
+}
+
+impl AppState {
+    pub fn new(
+        config: StorageConfig,
+        meta: Arc<dyn MetadataStore>,
+        blobs: Arc<dyn BlobStore>,
+    ) -> Self {
+        let contexts = contexts::ContextCache::new(config.jsonld_context_allow.clone());
+        Self {
+            config: Arc::new(config),
+            meta,
+            blobs,
+            outbox_wake: Arc::new(Notify::new()),
+            contexts,
+        }
+    }
+
+    /// Absolute IRI of a path, built from the configured base URL, never from the Host header.
+    pub fn iri(&self, path: &str) -> String {
+        format!("{}{}", self.config.base_url, path)
+    }
+}

@@ -1,0 +1,97 @@
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Topic of resource lifecycle events (ARCHITECTURE.md "Events").
+pub const RESOURCE_TOPIC: &str = "podplane.resource.v1";
+
+/// Activity Streams verbs of the Solid Notifications Protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ResourceEventKind {
+    Create,
+    Update,
+    Delete,
+    /// A member was added to the container named by `target`.
+    Add,
+    /// A member was removed from the container named by `target`.
+    Remove,
+}
+
+/// One change to one resource. `object` is the resource's IRI; for Add/Remove, `object` is the
+/// member and `target` the container.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceEvent {
+    pub id: Uuid,
+    #[serde(rename = "type")]
+    pub kind: ResourceEventKind,
+    pub object: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub target: Option<String>,
+    /// The resource's ETag after the change (none after a delete).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub state: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub media_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub size: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub actor: Option<String>,
+    /// Milliseconds since the Unix epoch.
+    pub published_ms: i64,
+}
+
+impl ResourceEvent {
+    /// Wraps the event for a bus: keyed by the IRI whose order matters (the container for
+    /// Add/Remove, so a container's membership changes stay in order).
+    pub fn envelope(&self) -> Envelope {
+        let key = match self.kind {
+            ResourceEventKind::Add | ResourceEventKind::Remove => {
+                self.target.clone().unwrap_or_else(|| self.object.clone())
+            }
+            _ => self.object.clone(),
+        };
+        Envelope {
+            id: self.id,
+            topic: RESOURCE_TOPIC.to_owned(),
+            key,
+            payload: serde_json::to_vec(self).unwrap_or_default(),
+        }
+    }
+}
+
+/// What travels on a bus: an id for de-duplication, a topic, a partition key, JSON bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Envelope {
+    pub id: Uuid,
+    pub topic: String,
+    pub key: String,
+    pub payload: Vec<u8>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resource_events_round_trip_as_json() {
+        let e = ResourceEvent {
+            id: Uuid::new_v4(),
+            kind: ResourceEventKind::Add,
+            object: "https://x/alice/a".into(),
+            target: Some("https://x/alice/".into()),
+            state: Some("\"e1\"".into()),
+            media_type: None,
+            size: None,
+            actor: None,
+            published_ms: 5,
+        };
+        let env = e.envelope();
+        assert_eq!(env.key, "https://x/alice/");
+        assert_eq!(env.topic, RESOURCE_TOPIC);
+        let json: serde_json::Value = serde_json::from_slice(&env.payload).unwrap();
+        assert_eq!(json["type"], "Add");
+        assert_eq!(json["publishedMs"], 5);
+        let back: ResourceEvent = serde_json::from_slice(&env.payload).unwrap();
+        assert_eq!(back, e);
+    }
+}

@@ -1,0 +1,40 @@
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// No such resource or pod.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The write contradicts the current state (slash twin exists, non-empty container,
+    /// a document where a container is needed).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The resource changed since the caller read it (compare-and-swap lost).
+    #[error("the resource changed concurrently")]
+    Changed,
+    /// A body exceeded the configured size limit; nothing was stored.
+    #[error("body larger than the limit of {limit} bytes")]
+    TooLarge { limit: u64 },
+    /// The body stream failed (client went away, truncated upload); nothing was stored.
+    #[error("request body failed: {0}")]
+    BodyFailed(String),
+    /// A backing service cannot be reached; worth retrying later.
+    #[error("storage backend unavailable: {0}")]
+    Unavailable(String),
+    /// Stored data is not what it should be.
+    #[error("storage corrupted: {0}")]
+    Corrupt(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::RowNotFound => StoreError::NotFound("row".into()),
+            other => StoreError::Unavailable(other.to_string()),
+        }
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        StoreError::Unavailable(format!("migration failed: {e}"))
+    }
+}

@@ -1,0 +1,122 @@
+//! The metadata model: resource rows, pods, and the operations that change them atomically.
+
+use crate::error::StoreError;
+use podplane_events::Envelope;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Container,
+    Rdf,
+    Binary,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Container => "container",
+            Kind::Rdf => "rdf",
+            Kind::Binary => "binary",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, StoreError> {
+        match s {
+            "container" => Ok(Kind::Container),
+            "rdf" => Ok(Kind::Rdf),
+            "binary" => Ok(Kind::Binary),
+            other => Err(StoreError::Corrupt(format!(
+                "unknown resource kind {other}"
+            ))),
+        }
+    }
+}
+
+/// Where a resource's bytes are. Small RDF documents live inline in the row so that reading
+/// them costs one metadata lookup and no blob round trip.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Content {
+    /// Containers without client-supplied triples.
+    Empty,
+    Inline(Vec<u8>),
+    Blob(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resource {
+    pub path: String,
+    pub kind: Kind,
+    pub content_type: String,
+    pub content: Content,
+    pub size: u64,
+    /// Strong entity tag with quotes.
+    pub etag: String,
+    pub modified_ms: i64,
+}
+
+/// A member of a container as listings need it: no content.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChildRow {
+    pub path: String,
+    pub kind: Kind,
+    pub content_type: String,
+    pub size: u64,
+    pub modified_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pod {
+    pub name: String,
+    pub owner: Option<String>,
+    pub created_ms: i64,
+}
+
+/// Create or replace one resource.
+#[derive(Debug, Clone)]
+pub struct WriteRequest {
+    pub path: podplane_solid::path::ResourcePath,
+    pub kind: Kind,
+    pub content_type: String,
+    pub content: Content,
+    pub size: u64,
+    /// Compare-and-swap: `Some(None)` means "must not exist", `Some(Some(etag))` "must still
+    /// have this ETag"; `None` writes whatever is there.
+    pub expected: Option<Option<String>>,
+    /// Create missing intermediate containers (PUT/PATCH do; POST does not need to).
+    pub create_ancestors: bool,
+    pub actor: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DeleteRequest {
+    pub path: podplane_solid::path::ResourcePath,
+    pub expected: Option<String>,
+    pub actor: Option<String>,
+}
+
+/// Metadata persistence. Every mutating method is one transaction that also queues its events
+/// in the outbox and records superseded blobs as garbage.
+#[async_trait::async_trait]
+pub trait MetadataStore: Send + Sync + 'static {
+    async fn get(&self, path: &str) -> Result<Option<Resource>, StoreError>;
+    async fn children(&self, container: &str) -> Result<Vec<ChildRow>, StoreError>;
+    /// Returns the new state; `created` tells a create from a replace.
+    async fn write(&self, req: WriteRequest) -> Result<(Resource, bool), StoreError>;
+    async fn delete(&self, req: DeleteRequest) -> Result<(), StoreError>;
+
+    async fn create_pod(&self, name: &str, owner: Option<&str>) -> Result<Pod, StoreError>;
+    async fn get_pod(&self, name: &str) -> Result<Option<Pod>, StoreError>;
+    async fn list_pods(&self) -> Result<Vec<Pod>, StoreError>;
+
+    /// Records a blob key before its upload starts, so a crash mid-upload leaves a known
+    /// orphan that garbage collection can remove.
+    async fn register_pending_blob(&self, key: &str) -> Result<(), StoreError>;
+    /// Forgets a pending blob whose upload failed and was cleaned up at once.
+    async fn drop_pending_blob(&self, key: &str) -> Result<(), StoreError>;
+    /// Blob keys no committed row points to and that have been so since before `before_ms`.
+    async fn garbage(&self, before_ms: i64, limit: u32) -> Result<Vec<String>, StoreError>;
+    async fn forget_garbage(&self, keys: &[String]) -> Result<(), StoreError>;
+
+    /// Unsent outbox rows, oldest first, as (row id, envelope).
+    async fn outbox_pending(&self, limit: u32) -> Result<Vec<(i64, Envelope)>, StoreError>;
+    async fn outbox_mark_sent(&self, ids: &[i64]) -> Result<(), StoreError>;
+}

@@ -1,0 +1,26 @@
+/// Storage service settings. The binary fills these from flags and environment variables.
+#[derive(Debug, Clone)]
+pub struct StorageConfig {
+    /// Public base URL without trailing slash (`https://pods.example`); IRIs are built from it.
+    pub base_url: String,
+    /// Largest request body accepted for non-RDF content.
+    pub max_body_bytes: u64,
+    /// Largest RDF or patch body; these are parsed in memory, so the limit is lower.
+    pub max_rdf_bytes: u64,
+    /// RDF documents up to this size are stored inline in the metadata row.
+    pub inline_rdf_bytes: u64,
+    /// Remote JSON-LD contexts that may be fetched (and cached) while parsing client JSON-LD.
+    pub jsonld_context_allow: Vec<String>,
+}
+
+impl StorageConfig {
+    pub fn new(base_url: &str) -> Self {
+        Self {
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            max_body_bytes: 10 * 1024 * 1024 * 1024,
+            max_rdf_bytes: 16 * 1024 * 1024,
+            inline_rdf_bytes: 256 * 1024,
+            jsonld_context_allow: Vec::new(),
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! The one error type of the storage service and its mapping to RFC 9457 problems.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use podplane_solid::SolidError;
+use podplane_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error(transparent)]
+    Solid(#[from] SolidError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{detail}")]
+    MethodNotAllowed { detail: String, allow: &'static str },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("precondition failed")]
+    PreconditionFailed,
+    #[error("request body larger than the limit of {0} bytes")]
+    PayloadTooLarge(u64),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Solid(e) => match e {
+                SolidError::InvalidPath(_)
+                | SolidError::MalformedRdf { .. }
+                | SolidError::BadRequest(_) => StatusCode::BAD_REQUEST,
+                SolidError::PathTooLong(..) => StatusCode::URI_TOO_LONG,
+                SolidError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                SolidError::NotAcceptable { .. } => StatusCode::NOT_ACCEPTABLE,
+                SolidError::UnprocessablePatch(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                SolidError::PatchConflict(_) | SolidError::ContainmentProtected(_) => {
+                    StatusCode::CONFLICT
+                }
+                SolidError::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
+            },
+            ApiError::Store(e) => match e {
+                StoreError::NotFound(_) => StatusCode::NOT_FOUND,
+                StoreError::Conflict(_) => StatusCode::CONFLICT,
+                StoreError::Changed => StatusCode::PRECONDITION_FAILED,
+                StoreError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+                StoreError::BodyFailed(_) => StatusCode::BAD_REQUEST,
+                StoreError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+                StoreError::Corrupt(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            },
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// What the client may read. Internal details are logged, never sent.
+    fn detail(&self) -> String {
+        match self {
+            ApiError::Store(StoreError::Unavailable(_)) => {
+                "a storage backend is unavailable; retry later".into()
+            }
+            ApiError::Store(StoreError::Corrupt(_)) | ApiError::Internal(_) => {
+                "internal error".into()
+            }
+            ApiError::Store(StoreError::Changed) => {
+                "the resource changed while the request was processed".into()
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
+/// An RFC 9457 problem response.
+pub fn problem(status: StatusCode, detail: &str) -> Response {
+    let body = serde_json::json!({
+        "type": "about:blank",
+        "title": status.canonical_reason().unwrap_or("Error"),
+        "status": status.as_u16(),
+        "detail": detail,
+    });
+    let mut res = (status, body.to_string()).into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    res
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::error!(error = ?self, "request failed");
+        } else {
+            tracing::debug!(error = %self, "request refused");
+        }
+        let mut res = problem(status, &self.detail());
+        match &self {
+            ApiError::MethodNotAllowed { allow, .. } => {
+                res.headers_mut()
+                    .insert(header::ALLOW, HeaderValue::from_static(allow));
+            }
+            ApiError::Solid(SolidError::RangeNotSatisfiable { size }) => {
+                if let Ok(v) = HeaderValue::from_str(&format!("bytes */{size}")) {
+                    res.headers_mut().insert(header::CONTENT_RANGE, v);
+                }
+            }
+            ApiError::Store(StoreError::Unavailable(_)) => {
+                res.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            _ => {}
+        }
+        res
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

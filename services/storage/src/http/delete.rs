@@ -1,0 +1,57 @@
+//! DELETE of resources and empty containers.
+
+use super::request::check_write_preconditions;
+use crate::error::{ApiError, ApiResult};
+use crate::AppState;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use podplane_solid::headers::{allow, ResourceKind};
+use podplane_solid::path::ResourcePath;
+use podplane_store::{DeleteRequest, StoreError};
+
+const CAS_ATTEMPTS: usize = 8;
+
+pub async fn delete(
+    state: &AppState,
+    path: ResourcePath,
+    headers: &HeaderMap,
+) -> ApiResult<Response> {
+    if path.is_root() {
+        return Err(ApiError::MethodNotAllowed {
+            detail: "the server root cannot be deleted".into(),
+            allow: "OPTIONS",
+        });
+    }
+    if path.is_pod_root() {
+        // server-delete-protect-root-container: a storage root is deleted by deprovisioning,
+        // never by a DELETE.
+        return Err(ApiError::MethodNotAllowed {
+            detail: "a pod's root container cannot be deleted".into(),
+            allow: allow(ResourceKind::Container, true),
+        });
+    }
+    for _ in 0..CAS_ATTEMPTS {
+        let current = state
+            .meta
+            .get(path.as_str())
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("no resource at {path}")))?;
+        check_write_preconditions(headers, Some(&current))?;
+        let req = DeleteRequest {
+            path: path.clone(),
+            expected: Some(current.etag),
+            actor: None,
+        };
+        match state.meta.delete(req).await {
+            Ok(()) => {
+                state.outbox_wake.notify_one();
+                return Ok(StatusCode::NO_CONTENT.into_response());
+            }
+            Err(StoreError::Changed) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::Conflict(
+        "the resource is being changed by others; retry".into(),
+    ))
+}

@@ -1,0 +1,96 @@
+//! Discovery: the ESS-style `/.well-known/solid` document at the origin, each pod's storage
+//! description resource, and readiness.
+
+use super::request::header_str;
+use super::respond::set;
+use crate::error::{problem, ApiError, ApiResult};
+use crate::AppState;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use oxrdf::{BlankNode, NamedNode, NamedNodeRef, Triple};
+use podplane_solid::conneg::negotiate;
+use podplane_solid::path::ResourcePath;
+use podplane_solid::rdf::{self, RdfFormat};
+use podplane_solid::vocab;
+
+fn rdf_response(headers: &HeaderMap, triples: &[Triple], with_body: bool) -> ApiResult<Response> {
+    let media = negotiate(header_str(headers, header::ACCEPT), &RdfFormat::MEDIA_TYPES)?;
+    let format = RdfFormat::from_media_type(media).unwrap_or(RdfFormat::Turtle);
+    let body = rdf::serialize(triples, format);
+    let mut h = HeaderMap::new();
+    set(&mut h, header::CONTENT_TYPE, format.media_type());
+    set(&mut h, header::VARY, "Accept");
+    set(&mut h, header::CONTENT_LENGTH, &body.len().to_string());
+    set(&mut h, header::ALLOW, "GET, HEAD, OPTIONS");
+    let body = if with_body { body } else { Vec::new() };
+    Ok((StatusCode::OK, h, body).into_response())
+}
+
+/// `GET /.well-known/solid`: a `solid:DiscoveryDocument` (ESS behaviour 1). Services that
+/// later issues add (provisioning, notifications) announce themselves here.
+pub async fn well_known_solid(method: Method, headers: HeaderMap) -> Response {
+    let doc = BlankNode::default();
+    let triples = vec![Triple::new(
+        doc,
+        NamedNodeRef::new_unchecked(vocab::RDF_TYPE),
+        NamedNode::new_unchecked(format!("{}DiscoveryDocument", vocab::SOLID)),
+    )];
+    rdf_response(&headers, &triples, method != Method::HEAD)
+        .unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `/{pod}/.well-known/solid` is the storage description resource of pod `{pod}`.
+pub fn storage_description_target(path: &ResourcePath) -> Option<ResourcePath> {
+    let segments: Vec<&str> = path.segments().collect();
+    match (segments.as_slice(), path.is_container()) {
+        ([_, ".well-known", "solid"], false) => path.pod_root(),
+        _ => None,
+    }
+}
+
+pub async fn storage_description(
+    state: &AppState,
+    root: &ResourcePath,
+    method: &Method,
+) -> ApiResult<Response> {
+    let name = root.pod().unwrap_or_default();
+    if state.meta.get_pod(name).await?.is_none() {
+        return Err(ApiError::NotFound(format!("no pod named {name}")));
+    }
+    match *method {
+        Method::GET | Method::HEAD => {}
+        Method::OPTIONS => {
+            let mut h = HeaderMap::new();
+            set(&mut h, header::ALLOW, "GET, HEAD, OPTIONS");
+            return Ok((StatusCode::NO_CONTENT, h).into_response());
+        }
+        _ => {
+            return Err(ApiError::MethodNotAllowed {
+                detail: "the storage description is read-only".into(),
+                allow: "GET, HEAD, OPTIONS",
+            })
+        }
+    }
+    let storage = NamedNode::new_unchecked(state.iri(root.as_str()));
+    let triples = vec![Triple::new(
+        storage,
+        NamedNodeRef::new_unchecked(vocab::RDF_TYPE),
+        NamedNodeRef::new_unchecked(vocab::PIM_STORAGE),
+    )];
+    rdf_response(&HeaderMap::new(), &triples, *method == Method::GET)
+}
+
+/// Ready when the metadata store answers.
+pub async fn ready(State(state): State<AppState>) -> Response {
+    match state.meta.get("/").await {
+        Ok(_) => (StatusCode::OK, "ready").into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "not ready");
+            problem(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "metadata store unavailable",
+            )
+        }
+    }
+}

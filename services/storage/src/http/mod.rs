@@ -1,0 +1,72 @@
+//! HTTP surface of the storage service. A request's journey reads top to bottom:
+//! [`router`] → CORS → [`dispatch`] (target path, method) → one handler module per method group
+//! (`read`, `write`, `patch`, `delete`) → store → response headers from `respond`.
+
+mod body;
+mod cors;
+mod delete;
+mod discovery;
+mod patch;
+mod read;
+mod request;
+mod respond;
+mod write;
+
+use crate::error::{problem, ApiError, ApiResult};
+use crate::AppState;
+use axum::extract::{Request, State};
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use podplane_solid::headers::ALL_METHODS;
+use podplane_solid::path::ResourcePath;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route(
+            "/.well-known/solid",
+            get(discovery::well_known_solid).head(discovery::well_known_solid),
+        )
+        .route("/health/live", get(|| async { "ok" }))
+        .route("/health/ready", get(discovery::ready))
+        .fallback(dispatch)
+        .layer(axum::middleware::from_fn(cors::cors))
+        .layer(CatchPanicLayer::custom(|_| {
+            problem(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+        }))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}
+
+/// Every resource request comes through here: the path is validated once, then the method
+/// picks the handler.
+async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
+    match route(state, req).await {
+        Ok(res) => res,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn route(state: AppState, req: Request) -> ApiResult<Response> {
+    let path = ResourcePath::parse(req.uri().path())?;
+    if let Some(description) = discovery::storage_description_target(&path) {
+        return discovery::storage_description(&state, &description, req.method()).await;
+    }
+    match *req.method() {
+        Method::GET => read::get(&state, &path, req.headers(), true).await,
+        Method::HEAD => read::get(&state, &path, req.headers(), false).await,
+        Method::OPTIONS => read::options(&state, &path).await,
+        Method::PUT => write::put(&state, path, req).await,
+        Method::POST => write::post(&state, path, req).await,
+        Method::PATCH => patch::patch(&state, path, req).await,
+        Method::DELETE => delete::delete(&state, path, req.headers()).await,
+        ref other => Err(ApiError::MethodNotAllowed {
+            detail: format!("method {other} is not supported"),
+            allow: ALL_METHODS,
+        }),
+    }
+}

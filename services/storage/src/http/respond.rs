@@ -1,0 +1,89 @@
+//! Response headers every resource response carries (Link, Allow, Accept-*, validators).
+
+use crate::AppState;
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
+use podplane_solid::headers::{self, ResourceKind, ACCEPT_PATCH, ACCEPT_POST, ACCEPT_PUT};
+use podplane_solid::path::ResourcePath;
+use podplane_solid::preconditions::format_http_date;
+use podplane_solid::rdf::RdfFormat;
+use podplane_solid::vocab;
+use podplane_store::{Kind, Resource};
+
+/// Suffixes that make the strong ETag of each non-Turtle RDF representation distinct, as RFC
+/// 9110 requires of strong validators.
+pub const VARIANT_SUFFIXES: [&str; 2] = ["-jsonld", "-nt"];
+
+pub fn kind_of(kind: Kind) -> ResourceKind {
+    match kind {
+        Kind::Container => ResourceKind::Container,
+        Kind::Rdf => ResourceKind::RdfSource,
+        Kind::Binary => ResourceKind::NonRdfSource,
+    }
+}
+
+/// The ETag of one representation of `etag`'s resource.
+pub fn representation_etag(etag: &str, format: Option<RdfFormat>) -> String {
+    let suffix = match format {
+        Some(RdfFormat::JsonLd) => VARIANT_SUFFIXES[0],
+        Some(RdfFormat::NTriples) => VARIANT_SUFFIXES[1],
+        Some(RdfFormat::Turtle) | None => "",
+    };
+    match etag.strip_suffix('"') {
+        Some(base) if !suffix.is_empty() => format!("{base}{suffix}\""),
+        _ => etag.to_owned(),
+    }
+}
+
+pub fn set(headers: &mut HeaderMap, name: HeaderName, value: &str) {
+    if let Ok(v) = HeaderValue::from_str(value) {
+        headers.insert(name, v);
+    }
+}
+
+/// Headers describing a resource that exists (or, for OPTIONS, that could exist here).
+pub fn resource_headers(
+    state: &AppState,
+    path: &ResourcePath,
+    kind: ResourceKind,
+    owner: Option<&str>,
+) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    let is_root = path.is_pod_root();
+    let mut links: Vec<(String, &str)> = headers::type_links(kind, is_root)
+        .into_iter()
+        .map(|t| (t.to_owned(), "type"))
+        .collect();
+    if let Some(root) = path.pod_root() {
+        links.push((
+            state.iri(&format!("{root}.well-known/solid")),
+            vocab::SOLID_STORAGE_DESCRIPTION,
+        ));
+    }
+    if let Some(owner) = owner.filter(|_| is_root) {
+        links.push((owner.to_owned(), vocab::SOLID_OWNER));
+    }
+    let link = headers::format_links(links.iter().map(|(t, r)| (t.as_str(), *r)));
+    set(&mut h, header::LINK, &link);
+    set(&mut h, header::ALLOW, headers::allow(kind, is_root));
+    set(&mut h, HeaderName::from_static("accept-put"), ACCEPT_PUT);
+    if kind != ResourceKind::NonRdfSource {
+        set(
+            &mut h,
+            HeaderName::from_static("accept-patch"),
+            ACCEPT_PATCH,
+        );
+    }
+    if kind == ResourceKind::Container {
+        set(&mut h, HeaderName::from_static("accept-post"), ACCEPT_POST);
+    }
+    h
+}
+
+pub fn validator_headers(h: &mut HeaderMap, r: &Resource, format: Option<RdfFormat>) {
+    set(h, header::ETAG, &representation_etag(&r.etag, format));
+    set(
+        h,
+        header::LAST_MODIFIED,
+        &format_http_date(r.modified_ms / 1000),
+    );
+}
