@@ -195,7 +195,7 @@ impl MetadataStore for SqliteMetadataStore {
     }
 
     async fn write(&self, req: WriteRequest) -> Result<(Resource, bool), StoreError> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
         let now = now_ms();
         let path = req.path.as_str();
         let pod_root = req
@@ -353,7 +353,7 @@ impl MetadataStore for SqliteMetadataStore {
     }
 
     async fn delete(&self, req: DeleteRequest) -> Result<(), StoreError> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
         let path = req.path.as_str();
         let current = fetch_resource(&mut tx, path)
             .await?
@@ -405,7 +405,7 @@ impl MetadataStore for SqliteMetadataStore {
                 "{name:?} is not a valid pod name"
             )));
         }
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
         let now = now_ms();
         if exists(&mut tx, root.as_str()).await? || exists(&mut tx, &format!("/{name}")).await? {
             return Err(StoreError::Conflict(format!("pod {name} already exists")));
@@ -512,7 +512,7 @@ impl MetadataStore for SqliteMetadataStore {
     }
 
     async fn forget_garbage(&self, keys: &[String]) -> Result<(), StoreError> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
         for key in keys {
             sqlx::query("DELETE FROM garbage_blobs WHERE blob_key = ?")
                 .bind(key)
@@ -551,7 +551,7 @@ impl MetadataStore for SqliteMetadataStore {
     }
 
     async fn outbox_mark_sent(&self, ids: &[i64]) -> Result<(), StoreError> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
         let now = now_ms();
         for id in ids {
             sqlx::query("UPDATE outbox SET sent_ms = ? WHERE id = ?")

@@ -76,7 +76,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("binding {}", args.listen))?;
     tracing::info!(listen = %listener.local_addr()?, base_url = %base, "podplane serving (embedded mode)");
     axum::serve(listener, podplane_storage::router(state))
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(shutdown_signal(args.exit_on_stdin_eof))
         .await
         .context("serving")?;
     let _ = stop_tx.send(true);
@@ -84,7 +84,14 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn shutdown_signal() {
+async fn shutdown_signal(on_stdin_eof: bool) {
+    let stdin_eof = async {
+        if !on_stdin_eof {
+            return std::future::pending::<()>().await;
+        }
+        let mut sink = Vec::new();
+        let _ = tokio::io::AsyncReadExt::read_to_end(&mut tokio::io::stdin(), &mut sink).await;
+    };
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -99,7 +106,7 @@ async fn shutdown_signal() {
     };
     #[cfg(not(unix))]
     let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tokio::select! { _ = ctrl_c => {}, _ = term => {}, _ = stdin_eof => {} }
     tracing::info!("shutting down: draining in-flight requests");
 }
 

@@ -63,6 +63,10 @@ pub struct ServeArgs {
     /// Seconds between garbage-collection passes.
     #[arg(long, env = "PODPLANE_GC_INTERVAL_SECS", default_value_t = 60)]
     pub gc_interval_secs: u64,
+    /// Shut down when standard input closes: lets a supervising process (the test harness)
+    /// guarantee the server never outlives it.
+    #[arg(long, hide = true)]
+    pub exit_on_stdin_eof: bool,
 }
 
 #[derive(Subcommand)]
