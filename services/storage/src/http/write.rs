@@ -37,13 +37,9 @@ pub struct Staged {
 
 impl Staged {
     /// Removes a staged blob that will never be committed.
-    pub async fn discard(self, state: &AppState) {
+    pub async fn discard(&self, state: &AppState) {
         if let Content::Blob(key) = &self.content {
-            if let Err(e) = state.blobs.delete(key).await {
-                tracing::warn!(%key, error = %e, "could not remove an uncommitted blob; GC will");
-                return;
-            }
-            let _ = state.meta.drop_pending_blob(key).await;
+            discard_blob(state, key).await;
         }
     }
 }
@@ -56,10 +52,7 @@ pub async fn put(state: &AppState, path: ResourcePath, req: Request) -> ApiResul
         });
     }
     let (parts, body) = req.into_parts();
-    let wants_container = link_types(&parts.headers)
-        .iter()
-        .any(|t| t == vocab::LDP_BASIC_CONTAINER || t == vocab::LDP_CONTAINER);
-    if wants_container && !path.is_container() {
+    if wants_container(&parts.headers) && !path.is_container() {
         return Err(ApiError::Conflict(
             "a container's IRI must end with '/'".into(),
         ));
@@ -76,14 +69,27 @@ pub async fn put(state: &AppState, path: ResourcePath, req: Request) -> ApiResul
             }
         }
     }
-    let staged = stage(state, &path, &parts.headers, body).await?;
-    let (resource, created) = commit(state, &path, &parts.headers, staged, true, false).await?;
-    Ok(written(state, &resource, created))
+    let incoming = receive(state, &parts.headers, body, path.is_container()).await?;
+    let result = async {
+        let staged = materialize(state, &path, &incoming).await?;
+        let done = commit(state, &path, &parts.headers, &staged).await;
+        if done.is_err() {
+            staged.discard(state).await;
+        }
+        done
+    }
+    .await;
+    match result {
+        Ok((resource, created)) => Ok(written(state, &resource, created)),
+        Err(e) => {
+            incoming.discard(state).await;
+            Err(e)
+        }
+    }
 }
 
 pub async fn post(state: &AppState, container: ResourcePath, req: Request) -> ApiResult<Response> {
-    let target = state.meta.get(container.as_str()).await?;
-    match target {
+    match state.meta.get(container.as_str()).await? {
         None => return Err(ApiError::NotFound(format!("no container at {container}"))),
         Some(r) if r.kind != Kind::Container => {
             return Err(ApiError::MethodNotAllowed {
@@ -94,44 +100,80 @@ pub async fn post(state: &AppState, container: ResourcePath, req: Request) -> Ap
         Some(_) => {}
     }
     let (parts, body) = req.into_parts();
-    let wants_container = link_types(&parts.headers)
-        .iter()
-        .any(|t| t == vocab::LDP_BASIC_CONTAINER || t == vocab::LDP_CONTAINER);
+    let as_container = wants_container(&parts.headers);
     let slug = parts
         .headers
         .get("slug")
         .and_then(|v| v.to_str().ok())
         .and_then(sanitize_slug);
-    let path = free_child(state, &container, slug, wants_container).await?;
-    let staged = stage(state, &path, &parts.headers, body).await?;
-    let (resource, _) = commit(state, &path, &parts.headers, staged, false, true).await?;
-    Ok(written(state, &resource, true))
+    let incoming = receive(state, &parts.headers, body, as_container).await?;
+    let result = create_child(state, &container, slug, as_container, &incoming).await;
+    if result.is_err() {
+        incoming.discard(state).await;
+    }
+    Ok(written(state, &result?, true))
 }
 
-/// A child name not taken in either slash form: the slug if free, else the slug with a random
-/// suffix, else a random name.
-async fn free_child(
+fn wants_container(headers: &HeaderMap) -> bool {
+    link_types(headers)
+        .iter()
+        .any(|t| t == vocab::LDP_BASIC_CONTAINER || t == vocab::LDP_CONTAINER)
+}
+
+/// Creates a new member of `container` named after the slug when it is free, else after the
+/// slug plus a random suffix, else a random name. Two clients posting the same slug at once
+/// both succeed: the loser of the race just moves on to the next name.
+async fn create_child(
     state: &AppState,
     container: &ResourcePath,
     slug: Option<String>,
-    is_container: bool,
-) -> ApiResult<ResourcePath> {
+    as_container: bool,
+    incoming: &Incoming,
+) -> ApiResult<Resource> {
     let random = || uuid::Uuid::new_v4().simple().to_string();
-    let mut candidates = Vec::new();
+    let mut names = Vec::new();
     if let Some(s) = &slug {
-        candidates.push(s.clone());
-        candidates.push(format!("{s}-{}", &random()[..8]));
+        names.push(s.clone());
+        names.extend((0..4).map(|_| format!("{s}-{}", &random()[..8])));
     }
-    candidates.push(random());
-    for name in candidates {
-        let path = container.child(&name, is_container)?;
+    names.push(random());
+    for name in names {
+        let path = container.child(&name, as_container)?;
         let twin = path
             .toggled_slash()
             .map(|t| t.as_str().to_owned())
             .unwrap_or_default();
-        if state.meta.get(path.as_str()).await?.is_none() && state.meta.get(&twin).await?.is_none()
+        if state.meta.get(path.as_str()).await?.is_some() || state.meta.get(&twin).await?.is_some()
         {
-            return Ok(path);
+            continue;
+        }
+        let staged = materialize(state, &path, incoming).await?;
+        let req = WriteRequest {
+            path: path.clone(),
+            kind: staged.kind,
+            content_type: staged.content_type.clone(),
+            content: staged.content.clone(),
+            size: staged.size,
+            expected: Some(None),
+            create_ancestors: false,
+            actor: None,
+        };
+        match state.meta.write(req).await {
+            Ok((resource, _)) => {
+                state.outbox_wake.notify_one();
+                return Ok(resource);
+            }
+            Err(StoreError::Changed | StoreError::Conflict(_)) => {
+                // Taken meanwhile. A binary body's blob is the incoming one and is reused for
+                // the next name; only content staged for this name is dropped.
+                if matches!(incoming, Incoming::Rdf { .. }) {
+                    staged.discard(state).await;
+                }
+            }
+            Err(e) => {
+                staged.discard(state).await;
+                return Err(e.into());
+            }
         }
     }
     Err(ApiError::Conflict(
@@ -150,13 +192,45 @@ fn written(state: &AppState, resource: &Resource, created: bool) -> Response {
     }
 }
 
-/// Turns a request body into committable content for `path`.
-pub async fn stage(
+/// A request body as received, before it is tied to a name: RDF is kept as bytes (relative
+/// IRIs resolve against the final name), anything else is already streamed to a new blob.
+pub enum Incoming {
+    /// A container with no content.
+    Empty,
+    Rdf {
+        bytes: Bytes,
+        format: RdfFormat,
+    },
+    Binary {
+        media: String,
+        key: String,
+        size: u64,
+    },
+}
+
+impl Incoming {
+    pub async fn discard(&self, state: &AppState) {
+        if let Incoming::Binary { key, .. } = self {
+            discard_blob(state, key).await;
+        }
+    }
+}
+
+async fn discard_blob(state: &AppState, key: &str) {
+    if let Err(e) = state.blobs.delete(key).await {
+        tracing::warn!(%key, error = %e, "could not remove an uncommitted blob; GC will");
+        return;
+    }
+    let _ = state.meta.drop_pending_blob(key).await;
+}
+
+/// Reads the body: RDF into memory (bounded), other content to a new blob (streamed).
+pub async fn receive(
     state: &AppState,
-    path: &ResourcePath,
     headers: &HeaderMap,
     body: Body,
-) -> ApiResult<Staged> {
+    for_container: bool,
+) -> ApiResult<Incoming> {
     let media = content_type(headers)?;
     let with_body = has_body(headers);
     if with_body && media.is_none() {
@@ -164,30 +238,23 @@ pub async fn stage(
             "a request with content needs a Content-Type".into(),
         ));
     }
-    let format = media.as_deref().and_then(RdfFormat::from_media_type);
-    if path.is_container() {
-        if !with_body {
-            return Ok(Staged {
-                kind: Kind::Container,
-                content_type: "text/turtle".into(),
-                content: Content::Empty,
-                size: 0,
-            });
+    if let Some(format) = media.as_deref().and_then(RdfFormat::from_media_type) {
+        let limit = state.config.max_rdf_bytes;
+        if content_length(headers).is_some_and(|n| n > limit) {
+            return Err(ApiError::PayloadTooLarge(limit));
         }
-        let Some(format) = format else {
+        let bytes = body::read_limited(body, limit).await?;
+        return Ok(Incoming::Rdf { bytes, format });
+    }
+    if for_container {
+        if with_body {
             return Err(SolidError::UnsupportedMediaType(format!(
                 "containers hold RDF; send one of {}",
                 RdfFormat::MEDIA_TYPES.join(", ")
             ))
             .into());
-        };
-        let triples = parse_body(state, path, headers, body, format).await?;
-        check_client_triples(&state.iri(path.as_str()), &triples)?;
-        return stage_rdf(state, Kind::Container, &triples).await;
-    }
-    if let Some(format) = format {
-        let triples = parse_body(state, path, headers, body, format).await?;
-        return stage_rdf(state, Kind::Rdf, &triples).await;
+        }
+        return Ok(Incoming::Empty);
     }
     let media = media.unwrap_or_else(|| "application/octet-stream".into());
     let limit = state.config.max_body_bytes;
@@ -195,12 +262,36 @@ pub async fn stage(
         return Err(ApiError::PayloadTooLarge(limit));
     }
     let (key, size) = put_blob(state, body::stream(body), limit).await?;
-    Ok(Staged {
-        kind: Kind::Binary,
-        content_type: media,
-        content: Content::Blob(key),
-        size,
-    })
+    Ok(Incoming::Binary { media, key, size })
+}
+
+/// Ties received content to `path`: parses RDF against it and checks container rules.
+pub async fn materialize(
+    state: &AppState,
+    path: &ResourcePath,
+    incoming: &Incoming,
+) -> ApiResult<Staged> {
+    let kind = if path.is_container() {
+        Kind::Container
+    } else {
+        Kind::Rdf
+    };
+    match incoming {
+        Incoming::Empty => stage_rdf(state, Kind::Container, &[]).await,
+        Incoming::Rdf { bytes, format } => {
+            let triples = parse_rdf(state, path, bytes.clone(), *format).await?;
+            if kind == Kind::Container {
+                check_client_triples(&state.iri(path.as_str()), &triples)?;
+            }
+            stage_rdf(state, kind, &triples).await
+        }
+        Incoming::Binary { media, key, size } => Ok(Staged {
+            kind: Kind::Binary,
+            content_type: media.clone(),
+            content: Content::Blob(key.clone()),
+            size: *size,
+        }),
+    }
 }
 
 async fn put_blob(
@@ -220,21 +311,6 @@ async fn put_blob(
             })
         }
     }
-}
-
-async fn parse_body(
-    state: &AppState,
-    path: &ResourcePath,
-    headers: &HeaderMap,
-    body: Body,
-    format: RdfFormat,
-) -> ApiResult<Vec<oxrdf::Triple>> {
-    let limit = state.config.max_rdf_bytes;
-    if content_length(headers).is_some_and(|n| n > limit) {
-        return Err(ApiError::PayloadTooLarge(limit));
-    }
-    let bytes = body::read_limited(body, limit).await?;
-    parse_rdf(state, path, bytes, format).await
 }
 
 /// Parses off the async runtime: parsing is CPU work and JSON-LD context loading blocks.
@@ -282,47 +358,17 @@ pub async fn stage_rdf(
     })
 }
 
-/// Commits staged content with compare-and-swap, re-checking preconditions after a lost race.
-/// The staged blob is removed if the write does not happen.
+/// Commits staged content with compare-and-swap, re-checking preconditions on the new state
+/// after a lost race. The caller discards the staged content if this fails.
 pub async fn commit(
     state: &AppState,
     path: &ResourcePath,
     headers: &HeaderMap,
-    staged: Staged,
-    create_ancestors: bool,
-    must_not_exist: bool,
-) -> ApiResult<(Resource, bool)> {
-    let result = try_commit(
-        state,
-        path,
-        headers,
-        &staged,
-        create_ancestors,
-        must_not_exist,
-    )
-    .await;
-    if result.is_err() {
-        staged.discard(state).await;
-    }
-    result
-}
-
-async fn try_commit(
-    state: &AppState,
-    path: &ResourcePath,
-    headers: &HeaderMap,
     staged: &Staged,
-    create_ancestors: bool,
-    must_not_exist: bool,
 ) -> ApiResult<(Resource, bool)> {
     for _ in 0..CAS_ATTEMPTS {
         let current = state.meta.get(path.as_str()).await?;
         check_write_preconditions(headers, current.as_ref())?;
-        if must_not_exist && current.is_some() {
-            return Err(ApiError::Conflict(format!(
-                "{path} was created concurrently; retry"
-            )));
-        }
         let req = WriteRequest {
             path: path.clone(),
             kind: staged.kind,
@@ -330,7 +376,7 @@ async fn try_commit(
             content: staged.content.clone(),
             size: staged.size,
             expected: Some(current.map(|c| c.etag)),
-            create_ancestors,
+            create_ancestors: true,
             actor: None,
         };
         match state.meta.write(req).await {
