@@ -1,0 +1,247 @@
+//! The behaviour every MetadataStore engine must have. Each engine runs the same contract;
+//! SQLite here, PostgreSQL once it exists.
+
+use podplane_solid::path::ResourcePath;
+use podplane_store::*;
+use std::sync::Arc;
+
+const BASE: &str = "http://pods.test";
+
+fn p(s: &str) -> ResourcePath {
+    ResourcePath::parse(s).unwrap()
+}
+
+fn doc(path: &str, expected: Option<Option<String>>) -> WriteRequest {
+    WriteRequest {
+        path: p(path),
+        kind: Kind::Rdf,
+        content_type: "text/turtle".into(),
+        content: Content::Inline(b"<a> <b> <c> .".to_vec()),
+        size: 13,
+        expected,
+        create_ancestors: true,
+        actor: Some("https://id.test/me".into()),
+    }
+}
+
+fn blob(path: &str, key: &str) -> WriteRequest {
+    WriteRequest {
+        kind: Kind::Binary,
+        content_type: "image/png".into(),
+        content: Content::Blob(key.into()),
+        size: 3,
+        ..doc(path, None)
+    }
+}
+
+async fn events(store: &dyn MetadataStore) -> Vec<serde_json::Value> {
+    store
+        .outbox_pending(10_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(_, e)| serde_json::from_slice(&e.payload).unwrap())
+        .collect()
+}
+
+async fn write_creates_then_updates(store: &dyn MetadataStore) {
+    store.create_pod("a", None).await.unwrap();
+    let (first, created) = store.write(doc("/a/x", None)).await.unwrap();
+    assert!(created);
+    let (second, created) = store.write(doc("/a/x", None)).await.unwrap();
+    assert!(!created);
+    assert_ne!(first.etag, second.etag);
+    let got = store.get("/a/x").await.unwrap().unwrap();
+    assert_eq!(got.etag, second.etag);
+    assert_eq!(got.content, Content::Inline(b"<a> <b> <c> .".to_vec()));
+}
+
+async fn compare_and_swap(store: &dyn MetadataStore) {
+    store.create_pod("b", None).await.unwrap();
+    let (r, _) = store.write(doc("/b/x", Some(None))).await.unwrap();
+    assert!(matches!(
+        store.write(doc("/b/x", Some(None))).await,
+        Err(StoreError::Changed)
+    ));
+    assert!(matches!(
+        store
+            .write(doc("/b/x", Some(Some("\"stale\"".into()))))
+            .await,
+        Err(StoreError::Changed)
+    ));
+    store.write(doc("/b/x", Some(Some(r.etag)))).await.unwrap();
+}
+
+async fn intermediate_containers_and_events(store: &dyn MetadataStore) {
+    store.create_pod("c", None).await.unwrap();
+    let before = events(store).await.len();
+    store.write(doc("/c/d/e/f", None)).await.unwrap();
+    for c in ["/c/d/", "/c/d/e/"] {
+        assert_eq!(
+            store.get(c).await.unwrap().unwrap().kind,
+            Kind::Container,
+            "{c}"
+        );
+    }
+    let children: Vec<String> = store
+        .children("/c/d/")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.path)
+        .collect();
+    assert_eq!(children, vec!["/c/d/e/".to_owned()]);
+    let new: Vec<(String, String)> = events(store).await[before..]
+        .iter()
+        .map(|e| {
+            (
+                e["type"].as_str().unwrap().to_owned(),
+                e["object"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let expect = |t: &str, o: &str| (t.to_owned(), format!("{BASE}{o}"));
+    assert_eq!(
+        new,
+        vec![
+            expect("Create", "/c/d/"),
+            expect("Add", "/c/d/"),
+            expect("Create", "/c/d/e/"),
+            expect("Add", "/c/d/e/"),
+            expect("Create", "/c/d/e/f"),
+            expect("Add", "/c/d/e/f"),
+        ]
+    );
+}
+
+async fn slash_twins_conflict(store: &dyn MetadataStore) {
+    store.create_pod("d", None).await.unwrap();
+    store.write(doc("/d/x", None)).await.unwrap();
+    assert!(matches!(
+        store.write(doc("/d/x/", None)).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        store.write(doc("/d/x/y", None)).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(store.get("/d/x/").await.unwrap().is_none());
+}
+
+async fn missing_pod_is_not_found(store: &dyn MetadataStore) {
+    assert!(matches!(
+        store.write(doc("/nopod/x", None)).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+async fn delete_rules(store: &dyn MetadataStore) {
+    store.create_pod("e", None).await.unwrap();
+    store.write(doc("/e/c/x", None)).await.unwrap();
+    let req = |path: &str| DeleteRequest {
+        path: p(path),
+        expected: None,
+        actor: None,
+    };
+    assert!(matches!(
+        store.delete(req("/e/c/")).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let stale = DeleteRequest {
+        path: p("/e/c/x"),
+        expected: Some("\"nope\"".into()),
+        actor: None,
+    };
+    assert!(matches!(
+        store.delete(stale).await,
+        Err(StoreError::Changed)
+    ));
+    store.delete(req("/e/c/x")).await.unwrap();
+    store.delete(req("/e/c/")).await.unwrap();
+    assert!(matches!(
+        store.delete(req("/e/c/")).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(store.children("/e/").await.unwrap().is_empty());
+}
+
+async fn superseded_and_orphaned_blobs_become_garbage(store: &dyn MetadataStore) {
+    store.create_pod("f", None).await.unwrap();
+    for key in ["k0000001", "k0000002", "k0000003"] {
+        store.register_pending_blob(key).await.unwrap();
+    }
+    store.write(blob("/f/x", "k0000001")).await.unwrap();
+    store.write(blob("/f/x", "k0000002")).await.unwrap();
+    // Nothing is garbage inside the grace period.
+    assert!(store.garbage(0, 100).await.unwrap().is_empty());
+    let far_future = now_ms() + 60_000;
+    let mut garbage = store.garbage(far_future, 100).await.unwrap();
+    garbage.sort();
+    // k1 was superseded, k3 was never committed; k2 is live and never listed.
+    assert_eq!(garbage, vec!["k0000001".to_owned(), "k0000003".to_owned()]);
+    store.forget_garbage(&garbage).await.unwrap();
+    assert!(store.garbage(far_future, 100).await.unwrap().is_empty());
+    store
+        .delete(DeleteRequest {
+            path: p("/f/x"),
+            expected: None,
+            actor: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        store.garbage(far_future, 100).await.unwrap(),
+        vec!["k0000002".to_owned()]
+    );
+}
+
+async fn outbox_is_drained_in_order(store: &dyn MetadataStore) {
+    store.create_pod("g", None).await.unwrap();
+    store.write(doc("/g/1", None)).await.unwrap();
+    let pending = store.outbox_pending(10_000).await.unwrap();
+    assert!(!pending.is_empty());
+    let ids: Vec<i64> = pending.iter().map(|(id, _)| *id).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]));
+    store.outbox_mark_sent(&ids).await.unwrap();
+    assert!(store.outbox_pending(10_000).await.unwrap().is_empty());
+}
+
+async fn pods(store: &dyn MetadataStore) {
+    let pod = store
+        .create_pod("h", Some("https://id.test/h#me"))
+        .await
+        .unwrap();
+    assert_eq!(pod.owner.as_deref(), Some("https://id.test/h#me"));
+    assert!(matches!(
+        store.create_pod("h", None).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.get_pod("h").await.unwrap().unwrap().name, "h");
+    assert!(store.get_pod("zz").await.unwrap().is_none());
+    assert_eq!(
+        store.get("/h/").await.unwrap().unwrap().kind,
+        Kind::Container
+    );
+}
+
+async fn run_contract(store: Arc<dyn MetadataStore>) {
+    let s = store.as_ref();
+    write_creates_then_updates(s).await;
+    compare_and_swap(s).await;
+    intermediate_containers_and_events(s).await;
+    slash_twins_conflict(s).await;
+    missing_pod_is_not_found(s).await;
+    delete_rules(s).await;
+    superseded_and_orphaned_blobs_become_garbage(s).await;
+    outbox_is_drained_in_order(s).await;
+    pods(s).await;
+}
+
+#[tokio::test]
+async fn sqlite_metadata_store_meets_the_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteMetadataStore::open(&dir.path().join("m.sqlite"), BASE)
+        .await
+        .unwrap();
+    run_contract(Arc::new(store)).await;
+}
