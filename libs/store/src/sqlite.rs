@@ -326,9 +326,11 @@ impl MetadataStore for SqliteMetadataStore {
         main.media_type = Some(req.content_type.clone());
         main.size = Some(req.size);
         events.push(main);
-        if created {
-            if let Some(parent) = &parent {
-                let state = touch_container(&mut tx, parent, now).await?;
+        if let Some(parent) = &parent {
+            // The parent's listing shows this member's size and modification time, so even an
+            // update changes the parent's representation and therefore its ETag.
+            let state = touch_container(&mut tx, parent, now).await?;
+            if created {
                 events.push(self.event(
                     ResourceEventKind::Add,
                     path,
