@@ -13,3 +13,4 @@ mod patch;
 mod preconditions;
 mod ranges;
 mod representations;
+mod auxiliary;

@@ -13,6 +13,8 @@ use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, CONTRO
 pub const MAX_SEGMENT_BYTES: usize = 255;
 /// Longest whole path, in encoded bytes. S3 keys stop at 1024 bytes and we prefix them.
 pub const MAX_PATH_BYTES: usize = 900;
+/// Suffix of description resources (as the Community Solid Server names them).
+pub const DESCRIPTION_SUFFIX: &str = ".meta";
 
 /// Characters that must be percent-encoded inside one path segment: everything outside RFC
 /// 3986 `pchar` (unreserved, sub-delims, `:` and `@`).
@@ -147,6 +149,26 @@ impl ResourcePath {
             path.push('/');
         }
         Self::parse(&path)
+    }
+
+    /// The description resource (`describedby` auxiliary resource) of this resource.
+    pub fn description(&self) -> ResourcePath {
+        Self(format!("{}{DESCRIPTION_SUFFIX}", self.0))
+    }
+
+    /// When this path names an auxiliary resource, the resource it belongs to. Names ending in
+    /// the description suffix are reserved for auxiliary resources.
+    pub fn auxiliary_subject(&self) -> Option<ResourcePath> {
+        if self.is_container() {
+            return None;
+        }
+        let subject = self.0.strip_suffix(DESCRIPTION_SUFFIX)?;
+        (subject.len() > 1).then(|| Self(subject.to_owned()))
+    }
+
+    /// The auxiliary resources that live and die with this resource.
+    pub fn auxiliaries(&self) -> Vec<ResourcePath> {
+        vec![self.description()]
     }
 
     /// The same path with the other slash form (`/a` <-> `/a/`).
@@ -303,6 +325,16 @@ mod tests {
         assert_eq!(p("/alice/").parent(), Some(ResourcePath::root()));
         assert_eq!(ResourcePath::root().parent(), None);
         assert_eq!(p("/alice/x/").name(), "x");
+    }
+
+    #[test]
+    fn description_resources_pair_with_their_subject() {
+        assert_eq!(p("/a/doc").description(), p("/a/doc.meta"));
+        assert_eq!(p("/a/c/").description(), p("/a/c/.meta"));
+        assert_eq!(p("/a/doc.meta").auxiliary_subject(), Some(p("/a/doc")));
+        assert_eq!(p("/a/c/.meta").auxiliary_subject(), Some(p("/a/c/")));
+        assert_eq!(p("/a/doc").auxiliary_subject(), None);
+        assert_eq!(p("/a/x.meta/").auxiliary_subject(), None);
     }
 
     #[test]

@@ -83,12 +83,17 @@ pub struct WriteRequest {
     pub expected: Option<Option<String>>,
     /// Create missing intermediate containers (PUT/PATCH do; POST does not need to).
     pub create_ancestors: bool,
+    /// Set for an auxiliary resource (e.g. a description resource): the resource it belongs
+    /// to, which must exist. Auxiliary resources are not members of any container.
+    pub auxiliary_of: Option<podplane_solid::path::ResourcePath>,
     pub actor: Option<String>,
 }
 
 #[derive(Debug, Clone)]
 pub struct DeleteRequest {
     pub path: podplane_solid::path::ResourcePath,
+    /// Auxiliary resources deleted in the same transaction (missing ones are skipped).
+    pub auxiliaries: Vec<podplane_solid::path::ResourcePath>,
     pub expected: Option<String>,
     pub actor: Option<String>,
 }

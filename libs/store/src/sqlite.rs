@@ -221,8 +221,17 @@ impl MetadataStore for SqliteMetadataStore {
         }
 
         let mut events = Vec::new();
+        let ancestors = match &req.auxiliary_of {
+            Some(subject) => {
+                if !exists(&mut tx, subject.as_str()).await? {
+                    return Err(StoreError::NotFound(format!("{subject} does not exist")));
+                }
+                Vec::new()
+            }
+            None => req.path.ancestors_within_pod(),
+        };
         // Intermediate containers, outermost first (server-put-patch-intermediate-containers).
-        for ancestor in req.path.ancestors_within_pod() {
+        for ancestor in ancestors {
             if exists(&mut tx, ancestor.as_str()).await? {
                 continue;
             }
@@ -279,7 +288,10 @@ impl MetadataStore for SqliteMetadataStore {
         let size = i64::try_from(req.size).map_err(|_| StoreError::TooLarge {
             limit: i64::MAX as u64,
         })?;
-        let parent = req.path.parent().map(|p| p.as_str().to_owned());
+        let parent = match req.auxiliary_of {
+            Some(_) => None,
+            None => req.path.parent().map(|p| p.as_str().to_owned()),
+        };
         sqlx::query(
             "INSERT INTO resources (path, parent, kind, content_type, inline, blob_key, size, etag, modified_ms, created_ms) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
@@ -376,6 +388,13 @@ impl MetadataStore for SqliteMetadataStore {
                 "container {path} is not empty"
             )));
         }
+        // Auxiliary rows have no parent: they are nobody's member.
+        let parent: Option<String> =
+            sqlx::query_scalar("SELECT parent FROM resources WHERE path = ?")
+                .bind(path)
+                .fetch_optional(&mut *tx)
+                .await?
+                .flatten();
         sqlx::query("DELETE FROM resources WHERE path = ?")
             .bind(path)
             .execute(&mut *tx)
@@ -383,13 +402,25 @@ impl MetadataStore for SqliteMetadataStore {
         if let Content::Blob(key) = &current.content {
             mark_garbage(&mut tx, key).await?;
         }
+        // server-delete-remove-auxiliary-resource: auxiliaries go with their subject.
+        for aux in &req.auxiliaries {
+            if let Some(r) = fetch_resource(&mut tx, aux.as_str()).await? {
+                sqlx::query("DELETE FROM resources WHERE path = ?")
+                    .bind(aux.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                if let Content::Blob(key) = &r.content {
+                    mark_garbage(&mut tx, key).await?;
+                }
+            }
+        }
         let mut events = vec![self.event(ResourceEventKind::Delete, path, None, None, &req.actor)];
-        if let Some(parent) = req.path.parent() {
-            let state = touch_container(&mut tx, parent.as_str(), now_ms()).await?;
+        if let Some(parent) = parent {
+            let state = touch_container(&mut tx, &parent, now_ms()).await?;
             events.push(self.event(
                 ResourceEventKind::Remove,
                 path,
-                Some(parent.as_str()),
+                Some(&parent),
                 Some(&state),
                 &req.actor,
             ));

@@ -20,6 +20,7 @@ fn doc(path: &str, expected: Option<Option<String>>) -> WriteRequest {
         size: 13,
         expected,
         create_ancestors: true,
+        auxiliary_of: None,
         actor: Some("https://id.test/me".into()),
     }
 }
@@ -140,6 +141,7 @@ async fn delete_rules(store: &dyn MetadataStore) {
     store.write(doc("/e/c/x", None)).await.unwrap();
     let req = |path: &str| DeleteRequest {
         path: p(path),
+        auxiliaries: vec![],
         expected: None,
         actor: None,
     };
@@ -149,6 +151,7 @@ async fn delete_rules(store: &dyn MetadataStore) {
     ));
     let stale = DeleteRequest {
         path: p("/e/c/x"),
+        auxiliaries: vec![],
         expected: Some("\"nope\"".into()),
         actor: None,
     };
@@ -184,6 +187,7 @@ async fn superseded_and_orphaned_blobs_become_garbage(store: &dyn MetadataStore)
     store
         .delete(DeleteRequest {
             path: p("/f/x"),
+            auxiliaries: vec![],
             expected: None,
             actor: None,
         })
@@ -224,6 +228,47 @@ async fn pods(store: &dyn MetadataStore) {
     );
 }
 
+async fn auxiliary_resources_follow_their_subject(store: &dyn MetadataStore) {
+    store.create_pod("i", None).await.unwrap();
+    let orphan = WriteRequest {
+        auxiliary_of: Some(p("/i/x")),
+        ..doc("/i/x.meta", None)
+    };
+    assert!(matches!(
+        store.write(orphan).await,
+        Err(StoreError::NotFound(_))
+    ));
+    store.write(doc("/i/x", None)).await.unwrap();
+    let before = store.get("/i/").await.unwrap().unwrap().etag;
+    store
+        .write(WriteRequest {
+            auxiliary_of: Some(p("/i/x")),
+            ..doc("/i/x.meta", None)
+        })
+        .await
+        .unwrap();
+    // Not a member, and the container did not change.
+    let members: Vec<String> = store
+        .children("/i/")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.path)
+        .collect();
+    assert_eq!(members, vec!["/i/x".to_owned()]);
+    assert_eq!(store.get("/i/").await.unwrap().unwrap().etag, before);
+    store
+        .delete(DeleteRequest {
+            path: p("/i/x"),
+            auxiliaries: vec![p("/i/x.meta")],
+            expected: None,
+            actor: None,
+        })
+        .await
+        .unwrap();
+    assert!(store.get("/i/x.meta").await.unwrap().is_none());
+}
+
 async fn run_contract(store: Arc<dyn MetadataStore>) {
     let s = store.as_ref();
     write_creates_then_updates(s).await;
@@ -235,6 +280,7 @@ async fn run_contract(store: Arc<dyn MetadataStore>) {
     superseded_and_orphaned_blobs_become_garbage(s).await;
     outbox_is_drained_in_order(s).await;
     pods(s).await;
+    auxiliary_resources_follow_their_subject(s).await;
 }
 
 #[tokio::test]

@@ -38,6 +38,7 @@ pub async fn delete(
             .ok_or_else(|| ApiError::NotFound(format!("no resource at {path}")))?;
         check_write_preconditions(headers, Some(&current))?;
         let req = DeleteRequest {
+            auxiliaries: path.auxiliaries(),
             path: path.clone(),
             expected: Some(current.etag),
             actor: None,

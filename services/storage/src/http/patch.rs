@@ -8,10 +8,11 @@ use super::write::stage_rdf;
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
 use axum::extract::Request;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, StatusCode};
 use axum::response::{IntoResponse, Response};
 use oxrdf::Graph;
 use podplane_solid::container::check_client_triples;
+use podplane_solid::headers::ACCEPT_PATCH;
 use podplane_solid::path::ResourcePath;
 use podplane_solid::{n3patch, sparql_update, SolidError};
 use podplane_store::{Kind, StoreError, WriteRequest};
@@ -48,10 +49,17 @@ pub async fn patch(state: &AppState, path: ResourcePath, req: Request) -> ApiRes
         "text/n3" => Patch::N3(n3patch::parse(&bytes, &base)?),
         "application/sparql-update" => Patch::Sparql(sparql_update::parse(&bytes, &base)?),
         other => {
-            return Err(SolidError::UnsupportedMediaType(format!(
+            // RFC 5789 § 2.2: a 415 for an unknown patch format lists the ones we accept.
+            let mut res = ApiError::from(SolidError::UnsupportedMediaType(format!(
                 "{other} is not a patch format; use text/n3 or application/sparql-update"
-            ))
-            .into())
+            )))
+            .into_response();
+            set(
+                res.headers_mut(),
+                HeaderName::from_static("accept-patch"),
+                ACCEPT_PATCH,
+            );
+            return Ok(res);
         }
     };
 
@@ -104,6 +112,7 @@ pub async fn patch(state: &AppState, path: ResourcePath, req: Request) -> ApiRes
             size: staged.size,
             expected: Some(current.map(|c| c.etag)),
             create_ancestors: true,
+            auxiliary_of: path.auxiliary_subject(),
             actor: None,
         };
         match state.meta.write(req).await {

@@ -53,6 +53,10 @@ pub fn resource_headers(
         .into_iter()
         .map(|t| (t.to_owned(), "type"))
         .collect();
+    let description = state.iri(path.description().as_str());
+    if path.auxiliary_subject().is_none() {
+        links.push((description, "describedby"));
+    }
     if let Some(root) = path.pod_root() {
         links.push((
             state.iri(&format!("{root}.well-known/solid")),

@@ -70,6 +70,12 @@ pub async fn put(state: &AppState, path: ResourcePath, req: Request) -> ApiResul
         }
     }
     let incoming = receive(state, &parts.headers, body, path.is_container()).await?;
+    if path.auxiliary_subject().is_some() && !matches!(incoming, Incoming::Rdf { .. }) {
+        incoming.discard(state).await;
+        return Err(
+            SolidError::UnsupportedMediaType("a description resource holds RDF".into()).into(),
+        );
+    }
     let result = async {
         let staged = materialize(state, &path, &incoming).await?;
         let done = commit(state, &path, &parts.headers, &staged).await;
@@ -139,6 +145,10 @@ async fn create_child(
     names.push(random());
     for name in names {
         let path = container.child(&name, as_container)?;
+        if path.auxiliary_subject().is_some() {
+            // Names with an auxiliary suffix are reserved; the next candidate has a suffix.
+            continue;
+        }
         let twin = path
             .toggled_slash()
             .map(|t| t.as_str().to_owned())
@@ -156,6 +166,7 @@ async fn create_child(
             size: staged.size,
             expected: Some(None),
             create_ancestors: false,
+            auxiliary_of: path.auxiliary_subject(),
             actor: None,
         };
         match state.meta.write(req).await {
@@ -377,6 +388,7 @@ pub async fn commit(
             size: staged.size,
             expected: Some(current.map(|c| c.etag)),
             create_ancestors: true,
+            auxiliary_of: path.auxiliary_subject(),
             actor: None,
         };
         match state.meta.write(req).await {
