@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# podplane benchmark: starts a trivial axum handler and the embedded server (fresh data dir)
+# on this machine and prints each figure beside its ratio to the trivial handler, all from one
+# run (these machines are noisy; only ratios within a run mean anything).
+#
+# Usage: scripts/bench.sh [seconds-per-load-test]   (default 10)
+# Needs wrk (installed from Debian's packages if missing), curl and python3.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION="${1:-10}"
+CONNS=32
+THREADS=2
+
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+cargo build --release --locked -p podplane --bin podplane --example trivial_axum >&2
+BIN=target/release/podplane
+TRIVIAL=target/release/examples/trivial_axum
+
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+wait_ready() { for _ in $(seq 1 500); do curl -sf -o /dev/null "$1" && return 0; sleep 0.01; done; echo "not ready: $1" >&2; exit 1; }
+# rps and p50 (ms) from wrk --latency output
+wrk_run() { wrk --latency -t"$THREADS" -c"$1" -d"${DURATION}s" "${@:2}"; }
+rps_of() { awk '/Requests\/sec/ {print $2}'; }
+p50_of() { awk '$1=="50%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; print v}'; }
+peak_rss_mib() { awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
+ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
+
+declare -a ROWS
+row() { ROWS+=("$(printf '%-44s %14s %10s' "$1" "$2" "$3")"); }
+
+# 1. Baseline
+"$TRIVIAL" 127.0.0.1:3901 & PIDS+=($!)
+wait_ready http://127.0.0.1:3901/x
+BASE_RPS=$(wrk_run $CONNS http://127.0.0.1:3901/x | rps_of)
+row "trivial axum handler, GET (req/s)" "$BASE_RPS" "1.00"
+
+# 2. Embedded podplane on a fresh data dir
+export PODPLANE_DATA_DIR="$WORK/data" PODPLANE_BASE_URL=http://127.0.0.1:3902 PODPLANE_LOG=warn
+"$BIN" pod create bench >/dev/null
+START=$(date +%s%N)
+"$BIN" serve --listen 127.0.0.1:3902 & SERVER=$!; PIDS+=($SERVER)
+wait_ready http://127.0.0.1:3902/health/ready
+STARTUP_EMPTY_MS=$(( ($(date +%s%N) - START) / 1000000 ))
+U=http://127.0.0.1:3902/bench
+
+curl -sf -X PUT -H 'content-type: text/turtle' --data-binary \
+  '<#it> <http://xmlns.com/foaf/0.1/name> "A small document"; <http://ex.org/count> 1 .' "$U/small.ttl" >/dev/null
+R=$(wrk_run $CONNS "$U/small.ttl" | rps_of); row "GET small Turtle (req/s)" "$R" "$(ratio "$R" "$BASE_RPS")"
+SMALL_GET=$R
+R=$(wrk_run $CONNS -H 'Accept: application/ld+json' "$U/small.ttl" | rps_of); row "GET small as JSON-LD (req/s)" "$R" "$(ratio "$R" "$BASE_RPS")"
+R=$(wrk_run 8 -s scripts/bench/put_new.lua "$U/" | rps_of); row "PUT small Turtle to new URLs (req/s)" "$R" "$(ratio "$R" "$BASE_RPS")"
+curl -sf -X PUT -H 'content-type: text/turtle' --data-binary '<#it> <http://ex.org/count> 0 .' "$U/patched.ttl" >/dev/null
+R=$(wrk_run 8 -s scripts/bench/patch_n3.lua "$U/patched.ttl" | rps_of); row "PATCH N3 (req/s)" "$R" "$(ratio "$R" "$BASE_RPS")"
+
+# Container with 10 000 members, filled over keep-alive connections.
+python3 - "$U" <<'PY'
+import http.client, sys, threading, urllib.parse
+u = urllib.parse.urlparse(sys.argv[1])
+def fill(start):
+    c = http.client.HTTPConnection(u.hostname, u.port)
+    for i in range(start, 10000, 4):
+        c.request("PUT", f"{u.path}/big/{i}.ttl", body=f"<#it> <http://ex.org/n> {i} .", headers={"Content-Type": "text/turtle"})
+        r = c.getresponse(); r.read()
+        assert r.status == 201, r.status
+ts = [threading.Thread(target=fill, args=(s,)) for s in range(4)]
+[t.start() for t in ts]; [t.join() for t in ts]
+PY
+LIST=$(wrk --latency -t1 -c1 -d"${DURATION}s" "$U/big/")
+row "GET container of 10 000 members, p50 (ms)" "$(echo "$LIST" | p50_of)" "-"
+row "GET container of 10 000 members (req/s)" "$(echo "$LIST" | rps_of)" "-"
+
+# 1 GiB up and down, streamed; peak RSS of the server over the whole run so far.
+head -c $((1024*1024*1024)) /dev/zero > "$WORK/1g.bin"
+T0=$(date +%s%N)
+curl -sf -X PUT -H 'content-type: application/octet-stream' -T "$WORK/1g.bin" "$U/1g.bin" >/dev/null
+T1=$(date +%s%N)
+curl -sf -o /dev/null "$U/1g.bin"
+T2=$(date +%s%N)
+rm -f "$WORK/1g.bin"
+row "1 GiB upload (MiB/s)" "$(python3 -c "print(f'{1024/(($T1-$T0)/1e9):.0f}')")" "-"
+row "1 GiB download (MiB/s)" "$(python3 -c "print(f'{1024/(($T2-$T1)/1e9):.0f}')")" "-"
+row "server peak RSS after all of the above (MiB)" "$(peak_rss_mib $SERVER)" "-"
+
+# Start-up on the populated data dir (10 000+ resources).
+kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
+START=$(date +%s%N)
+"$BIN" serve --listen 127.0.0.1:3902 & SERVER=$!; PIDS+=($SERVER)
+wait_ready http://127.0.0.1:3902/health/ready
+row "start-up, empty data dir (ms)" "$STARTUP_EMPTY_MS" "-"
+row "start-up, populated data dir (ms)" "$(( ($(date +%s%N) - START) / 1000000 ))" "-"
+
+echo
+printf '%-44s %14s %10s\n' "figure (one run, $(nproc) cores, ${DURATION}s each)" "value" "ratio"
+printf '%s\n' "${ROWS[@]}"
+echo
+echo "target: GET small Turtle >= 0.40 of the trivial handler -> $(ratio "$SMALL_GET" "$BASE_RPS")"

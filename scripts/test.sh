@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The whole test suite: formatting, lints, unit tests, the store contract and the black-box
+# protocol suite against a real `podplane serve`. Installs what it needs; CI runs exactly this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v cargo >/dev/null 2>&1; then
+    echo "cargo not found: install Rust >= 1.87 with rustup (https://rustup.rs) and re-run" >&2
+    exit 1
+fi
+# The C compiler builds the bundled SQLite; Debian's build-essential brings it.
+if ! command -v cc >/dev/null 2>&1; then
+    echo "installing a C toolchain (build-essential)" >&2
+    apt-get update -qq && apt-get install -y -qq build-essential pkg-config >/dev/null
+fi
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== cargo test"
+cargo test --workspace --locked
