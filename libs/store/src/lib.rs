@@ -21,7 +21,7 @@ pub use gc::collect_garbage;
 pub use meta::{
     ChildRow, Content, DeleteRequest, Kind, MetadataStore, Pod, Resource, WriteRequest,
 };
-pub use outbox::run_relay;
+pub use outbox::{relay_batch, run_relay};
 pub use sqlite::SqliteMetadataStore;
 
 /// Milliseconds since the Unix epoch, the one clock every row uses.
