@@ -4,6 +4,7 @@
 
 mod harness;
 
+mod auxiliary;
 mod bad_input;
 mod containers;
 mod cors;
@@ -13,4 +14,3 @@ mod patch;
 mod preconditions;
 mod ranges;
 mod representations;
-mod auxiliary;

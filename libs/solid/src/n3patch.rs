@@ -256,14 +256,20 @@ fn single_solution(
     let QueryResults::Solutions(solutions) = results else {
         return Err(SolidError::PatchConflict("unexpected query result".into()));
     };
-    let mut found = Vec::new();
+    // A mapping binds the patch's variables only. Blank nodes in `where` are existential, so
+    // solutions that differ only in what a blank node matched are one and the same mapping.
+    let variables: HashSet<&Variable> = conditions.iter().flat_map(pattern_variables).collect();
+    let mut found: Vec<HashMap<Variable, Term>> = Vec::new();
     for s in solutions {
         let s = s.map_err(|e| SolidError::PatchConflict(e.to_string()))?;
-        found.push(
-            s.iter()
-                .map(|(v, t)| (v.clone(), t.clone()))
-                .collect::<HashMap<_, _>>(),
-        );
+        let mapping: HashMap<Variable, Term> = s
+            .iter()
+            .filter(|(v, _)| variables.contains(v))
+            .map(|(v, t)| (v.clone(), t.clone()))
+            .collect();
+        if !found.contains(&mapping) {
+            found.push(mapping);
+        }
         if found.len() > 1 {
             return Err(SolidError::PatchConflict(
                 "solid:where matches more than one set of bindings".into(),
@@ -444,6 +450,20 @@ mod tests {
         assert!(matches!(
             patch("_:p a solid:InsertDeletePatch; solid:inserts { <#a> "),
             Err(SolidError::MalformedRdf { .. })
+        ));
+    }
+
+    #[test]
+    fn where_blank_nodes_matching_several_terms_are_one_mapping() {
+        let p = patch("_:p a solid:InsertDeletePatch; solid:where { ?x ex:p _:any }; solid:inserts { ?x ex:seen true }.").unwrap();
+        let mut g = graph("<#a> ex:p 1, 2.");
+        apply(&p, &mut g).unwrap();
+        assert_eq!(g.len(), 3);
+        let p = patch("_:p a solid:InsertDeletePatch; solid:where { ?x ex:p [] }; solid:inserts { ?x ex:seen true }.").unwrap();
+        let mut g = graph("<#a> ex:p 1. <#b> ex:p 2.");
+        assert!(matches!(
+            apply(&p, &mut g),
+            Err(SolidError::PatchConflict(_))
         ));
     }
 

@@ -205,6 +205,7 @@ async fn serve_binary(
                     etag: &res.etag,
                     last_modified: res.modified_ms / 1000,
                 },
+                podplane_store::now_ms() / 1000,
             )
         })
     });

@@ -194,7 +194,11 @@ async fn create_child(
 
 fn written(state: &AppState, resource: &Resource, created: bool) -> Response {
     let mut h = HeaderMap::new();
-    set(&mut h, header::ETAG, &resource.etag);
+    // RFC 9110 §9.3.4: a validator may only accompany a PUT response when the body was stored
+    // as sent. RDF is re-serialised, so only non-RDF content gets its ETag back.
+    if resource.kind == Kind::Binary {
+        set(&mut h, header::ETAG, &resource.etag);
+    }
     if created {
         set(&mut h, header::LOCATION, &state.iri(&resource.path));
         (StatusCode::CREATED, h).into_response()
