@@ -84,9 +84,12 @@ pub fn negotiate<'a>(accept: Option<&str>, offers: &[&'a str]) -> Result<&'a str
 
 /// The essence (`type/subtype`, lower case, no parameters) of a Content-Type header value.
 pub fn media_type_essence(content_type: &str) -> Result<String, SolidError> {
-    let mime: mime::Mime = content_type
-        .parse()
-        .map_err(|_| SolidError::BadRequest(format!("malformed Content-Type: {content_type}")))?;
+    let malformed = || SolidError::BadRequest(format!("malformed Content-Type: {content_type}"));
+    let mime: mime::Mime = content_type.parse().map_err(|_| malformed())?;
+    // The mime crate accepts an empty subtype (`text/`); RFC 9110 §8.3.1 requires a token.
+    if mime.subtype().as_str().is_empty() {
+        return Err(malformed());
+    }
     Ok(mime.essence_str().to_ascii_lowercase())
 }
 
@@ -157,5 +160,6 @@ mod tests {
             "text/turtle"
         );
         assert!(media_type_essence("not a type").is_err());
+        assert!(media_type_essence("text/").is_err());
     }
 }

@@ -12,6 +12,8 @@ pub const ACCEPT_PATCH: &str = "text/n3, application/sparql-update";
 /// Containers accept any media type on POST (RDF is parsed, anything else stored as is).
 pub const ACCEPT_POST: &str = "text/turtle, application/ld+json, application/n-triples, */*";
 pub const ACCEPT_PUT: &str = "text/turtle, application/ld+json, application/n-triples, */*";
+/// A container's own content is RDF: anything else put to it is refused (415).
+pub const ACCEPT_PUT_CONTAINER: &str = "text/turtle, application/ld+json, application/n-triples";
 
 /// Every method the storage server implements, for 405 responses on unknown methods.
 pub const ALL_METHODS: &str = "GET, HEAD, OPTIONS, PUT, POST, PATCH, DELETE";

@@ -30,7 +30,9 @@ fn rdf_response(headers: &HeaderMap, triples: &[Triple], with_body: bool) -> Api
 /// `GET /.well-known/solid`: a `solid:DiscoveryDocument` (ESS behaviour 1). Services that
 /// later issues add (provisioning, notifications) announce themselves here.
 pub async fn well_known_solid(method: Method, headers: HeaderMap) -> Response {
-    let doc = BlankNode::default();
+    // A fixed label, not a fresh random one: the document is the same on every request, so
+    // HEAD and GET agree on Content-Length (RFC 9110 §9.3.2).
+    let doc = BlankNode::new_unchecked("discovery");
     let triples = vec![Triple::new(
         doc,
         NamedNodeRef::new_unchecked(vocab::RDF_TYPE),
@@ -53,6 +55,7 @@ pub async fn storage_description(
     state: &AppState,
     root: &ResourcePath,
     method: &Method,
+    headers: &HeaderMap,
 ) -> ApiResult<Response> {
     let name = root.pod().unwrap_or_default();
     if state.meta.get_pod(name).await?.is_none() {
@@ -78,7 +81,7 @@ pub async fn storage_description(
         NamedNodeRef::new_unchecked(vocab::RDF_TYPE),
         NamedNodeRef::new_unchecked(vocab::PIM_STORAGE),
     )];
-    rdf_response(&HeaderMap::new(), &triples, *method == Method::GET)
+    rdf_response(headers, &triples, *method == Method::GET)
 }
 
 /// Ready when the metadata store answers.

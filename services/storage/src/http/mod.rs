@@ -33,10 +33,12 @@ pub fn router(state: AppState) -> Router {
         .route("/health/live", get(|| async { "ok" }))
         .route("/health/ready", get(discovery::ready))
         .fallback(dispatch)
-        .layer(axum::middleware::from_fn(cors::cors))
+        // Panics become a problem response inside the CORS layer, so a browser app can still
+        // read the 500 (layers added later wrap the earlier ones).
         .layer(CatchPanicLayer::custom(|_| {
             problem(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
         }))
+        .layer(axum::middleware::from_fn(cors::cors))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
@@ -54,7 +56,8 @@ async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
 async fn route(state: AppState, req: Request) -> ApiResult<Response> {
     let path = ResourcePath::parse(req.uri().path())?;
     if let Some(description) = discovery::storage_description_target(&path) {
-        return discovery::storage_description(&state, &description, req.method()).await;
+        return discovery::storage_description(&state, &description, req.method(), req.headers())
+            .await;
     }
     match *req.method() {
         Method::GET => read::get(&state, &path, req.headers(), true).await,

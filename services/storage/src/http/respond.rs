@@ -2,7 +2,9 @@
 
 use crate::AppState;
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
-use podplane_solid::headers::{self, ResourceKind, ACCEPT_PATCH, ACCEPT_POST, ACCEPT_PUT};
+use podplane_solid::headers::{
+    self, ResourceKind, ACCEPT_PATCH, ACCEPT_POST, ACCEPT_PUT, ACCEPT_PUT_CONTAINER,
+};
 use podplane_solid::path::ResourcePath;
 use podplane_solid::preconditions::format_http_date;
 use podplane_solid::rdf::RdfFormat;
@@ -69,7 +71,11 @@ pub fn resource_headers(
     let link = headers::format_links(links.iter().map(|(t, r)| (t.as_str(), *r)));
     set(&mut h, header::LINK, &link);
     set(&mut h, header::ALLOW, headers::allow(kind, is_root));
-    set(&mut h, HeaderName::from_static("accept-put"), ACCEPT_PUT);
+    let accept_put = match kind {
+        ResourceKind::Container => ACCEPT_PUT_CONTAINER,
+        ResourceKind::RdfSource | ResourceKind::NonRdfSource => ACCEPT_PUT,
+    };
+    set(&mut h, HeaderName::from_static("accept-put"), accept_put);
     if kind != ResourceKind::NonRdfSource {
         set(
             &mut h,
