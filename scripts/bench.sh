@@ -72,8 +72,19 @@ PY
 LIST=$(wrk --latency -t1 -c1 -d"${DURATION}s" "$U/big/")
 row "GET container of 10 000 members, p50 (ms)" "$(echo "$LIST" | p50_of)" "-"
 row "GET container of 10 000 members (req/s)" "$(echo "$LIST" | rps_of)" "-"
+# The same listing right after a change (nothing cached): add a member, then GET; median of 9.
+FRESH=$(for i in $(seq 1 9); do
+  curl -sf -X PUT -H 'content-type: text/turtle' --data-binary '' "$U/big/extra-$i.ttl" >/dev/null
+  curl -sf -o /dev/null -w '%{time_total}\n' "$U/big/"
+done | sort -n | sed -n 5p)
+row "  ... first GET after a change, median (ms)" "$(python3 -c "print(f'{$FRESH*1000:.1f}')")" "-"
 
-# 1 GiB up and down, streamed; peak RSS of the server over the whole run so far.
+row "server peak RSS after the tests above (MiB)" "$(peak_rss_mib $SERVER)" "-"
+
+# 1 GiB up and down, streamed, on a freshly started server so its peak RSS is the streaming's.
+kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
+"$BIN" serve --listen 127.0.0.1:3902 & SERVER=$!; PIDS+=($SERVER)
+wait_ready http://127.0.0.1:3902/health/ready
 head -c $((1024*1024*1024)) /dev/zero > "$WORK/1g.bin"
 T0=$(date +%s%N)
 curl -sf -X PUT -H 'content-type: application/octet-stream' -T "$WORK/1g.bin" "$U/1g.bin" >/dev/null
@@ -83,7 +94,7 @@ T2=$(date +%s%N)
 rm -f "$WORK/1g.bin"
 row "1 GiB upload (MiB/s)" "$(python3 -c "print(f'{1024/(($T1-$T0)/1e9):.0f}')")" "-"
 row "1 GiB download (MiB/s)" "$(python3 -c "print(f'{1024/(($T2-$T1)/1e9):.0f}')")" "-"
-row "server peak RSS after all of the above (MiB)" "$(peak_rss_mib $SERVER)" "-"
+row "server peak RSS over the 1 GiB upload + download (MiB)" "$(peak_rss_mib $SERVER)" "-"
 
 # Start-up on the populated data dir (10 000+ resources).
 kill "$SERVER"; wait "$SERVER" 2>/dev/null || true

@@ -565,3 +565,46 @@ async fn server_pods_are_isolated_storages() {
     assert_eq!(get(&format!("{b}only-in-a")).await.status(), 404);
     assert!(!text(get(&b).await).await.contains("only-in-a"));
 }
+
+#[tokio::test]
+async fn server_container_listing_is_never_stale() {
+    // Listings and conversions are cached by ETag; every change must show at once.
+    let root = pod();
+    let c = format!("{root}fresh/");
+    put(&format!("{c}a.txt"), "text/plain", "1").await;
+    for accept in ["text/turtle", "application/ld+json"] {
+        assert!(!text(get_accept(&c, accept).await).await.contains("b.txt"));
+    }
+    put(&format!("{c}b.txt"), "text/plain", "22").await;
+    for accept in ["text/turtle", "application/ld+json"] {
+        assert!(
+            text(get_accept(&c, accept).await).await.contains("b.txt"),
+            "{accept}"
+        );
+    }
+    put(&format!("{c}a.txt"), "text/plain", "a much longer body").await;
+    let triples = ntriples(&text(get(&c).await).await, &root);
+    assert!(triples.contains(&format!(
+        "<{c}a.txt> <http://www.w3.org/ns/posix/stat#size> \"18\"^^<http://www.w3.org/2001/XMLSchema#integer>"
+    )));
+    assert_eq!(delete(&format!("{c}b.txt")).await.status(), 204);
+    assert!(!text(get(&c).await).await.contains("b.txt"));
+}
+
+#[tokio::test]
+async fn server_document_reads_are_never_stale() {
+    let root = pod();
+    let url = format!("{root}doc");
+    for i in 0..5 {
+        put_turtle(&url, &format!("<#a> <#n> {i}.")).await;
+        assert!(
+            text(get(&url).await).await.contains(&format!(" {i} ")),
+            "turtle {i}"
+        );
+        let jsonld = text(get_accept(&url, "application/ld+json").await).await;
+        assert!(
+            jsonld.contains(&format!("\"{i}\"")) || jsonld.contains(&format!(":{i}")),
+            "{jsonld}"
+        );
+    }
+}

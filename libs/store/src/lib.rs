@@ -9,6 +9,7 @@
 //! It must not know about HTTP; protocol rules come from `podplane-solid`.
 
 mod blob;
+mod cache;
 mod error;
 mod gc;
 mod meta;
@@ -16,6 +17,7 @@ mod outbox;
 mod sqlite;
 
 pub use blob::{BlobStore, ByteStream, DiskBlobStore};
+pub use cache::CachedMetadataStore;
 pub use error::StoreError;
 pub use gc::collect_garbage;
 pub use meta::{

@@ -291,3 +291,16 @@ async fn sqlite_metadata_store_meets_the_contract() {
         .unwrap();
     run_contract(Arc::new(store)).await;
 }
+
+#[tokio::test]
+async fn cached_sqlite_metadata_store_meets_the_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteMetadataStore::open(&dir.path().join("m.sqlite"), BASE)
+        .await
+        .unwrap();
+    run_contract(Arc::new(CachedMetadataStore::new(
+        Arc::new(store),
+        1024 * 1024,
+    )))
+    .await;
+}

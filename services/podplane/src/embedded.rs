@@ -5,7 +5,8 @@ use anyhow::{bail, Context};
 use podplane_events::InProcessBus;
 use podplane_storage::{AppState, StorageConfig};
 use podplane_store::{
-    collect_garbage, run_relay, DiskBlobStore, MetadataStore, SqliteMetadataStore,
+    collect_garbage, run_relay, CachedMetadataStore, DiskBlobStore, MetadataStore,
+    SqliteMetadataStore,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,12 +31,15 @@ async fn open_meta(data: &DataArgs, base: &str) -> anyhow::Result<SqliteMetadata
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let base = base_url(&args.data, || format!("http://{}", args.listen));
-    let meta: Arc<dyn MetadataStore> = Arc::new(open_meta(&args.data, &base).await?);
+    // This process is the only one that changes existing rows, so rows can be cached here.
+    let sqlite: Arc<dyn MetadataStore> = Arc::new(open_meta(&args.data, &base).await?);
+    let meta: Arc<dyn MetadataStore> = Arc::new(CachedMetadataStore::new(sqlite, args.cache_bytes));
     let blobs = Arc::new(DiskBlobStore::open(args.data.data_dir.join("blobs")).await?);
     let mut config = StorageConfig::new(&base);
     config.max_body_bytes = args.max_body_bytes;
     config.max_rdf_bytes = args.max_rdf_bytes;
     config.jsonld_context_allow = args.jsonld_context_allow.clone();
+    config.rendered_cache_bytes = args.cache_bytes;
     let state = AppState::new(config, meta.clone(), blobs.clone());
 
     let (stop_tx, stop_rx) = watch::channel(false);

@@ -63,6 +63,10 @@ pub struct ServeArgs {
     /// Seconds between garbage-collection passes.
     #[arg(long, env = "PODPLANE_GC_INTERVAL_SECS", default_value_t = 60)]
     pub gc_interval_secs: u64,
+    /// Memory, in bytes, for each of the two caches: resource rows (with small documents) and
+    /// rendered representations (conversions, container listings).
+    #[arg(long, env = "PODPLANE_CACHE_BYTES", default_value_t = 32 * 1024 * 1024)]
+    pub cache_bytes: u64,
     /// Shut down when standard input closes: lets a supervising process (the test harness)
     /// guarantee the server never outlives it.
     #[arg(long, hide = true)]

@@ -9,6 +9,8 @@ pub struct StorageConfig {
     pub max_rdf_bytes: u64,
     /// RDF documents up to this size are stored inline in the metadata row.
     pub inline_rdf_bytes: u64,
+    /// Memory for cached conversions and container listings.
+    pub rendered_cache_bytes: u64,
     /// Remote JSON-LD contexts that may be fetched (and cached) while parsing client JSON-LD.
     pub jsonld_context_allow: Vec<String>,
 }
@@ -20,6 +22,7 @@ impl StorageConfig {
             max_body_bytes: 10 * 1024 * 1024 * 1024,
             max_rdf_bytes: 16 * 1024 * 1024,
             inline_rdf_bytes: 256 * 1024,
+            rendered_cache_bytes: 64 * 1024 * 1024,
             jsonld_context_allow: Vec::new(),
         }
     }

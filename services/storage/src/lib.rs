@@ -26,6 +26,8 @@ pub struct AppState {
     /// Notified after each commit so the outbox relay publishes without waiting for its poll.
     pub outbox_wake: Arc<Notify>,
     pub contexts: contexts::ContextCache,
+    /// Converted RDF representations and container listings, keyed by (path, ETag, media type).
+    pub rendered: moka::sync::Cache<(String, String, &'static str), bytes::Bytes>,
 }
 
 impl AppState {
@@ -35,12 +37,19 @@ impl AppState {
         blobs: Arc<dyn BlobStore>,
     ) -> Self {
         let contexts = contexts::ContextCache::new(config.jsonld_context_allow.clone());
+        let rendered = moka::sync::Cache::builder()
+            .max_capacity(config.rendered_cache_bytes)
+            .weigher(|k: &(String, String, &'static str), v: &bytes::Bytes| {
+                u32::try_from(k.0.len() + k.1.len() + v.len()).unwrap_or(u32::MAX)
+            })
+            .build();
         Self {
             config: Arc::new(config),
             meta,
             blobs,
             outbox_wake: Arc::new(Notify::new()),
             contexts,
+            rendered,
         }
     }
 

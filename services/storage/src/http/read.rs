@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use podplane_solid::conneg::negotiate;
-use podplane_solid::container::{describe, Member};
+use podplane_solid::container::{self, describe, Member};
 use podplane_solid::headers::ResourceKind;
 use podplane_solid::path::ResourcePath;
 use podplane_solid::preconditions::{self, if_range_holds, Outcome, Validators};
@@ -159,6 +159,17 @@ async fn render_rdf(
         // Stored documents are canonical Turtle already: serve the bytes as they are.
         return stored_bytes(state, res).await;
     }
+    // Every version of a resource has its own ETag (a container's changes whenever a member
+    // does), so a rendering keyed by path, ETag and format can never be stale, here or on
+    // another replica.
+    let key = (
+        path.as_str().to_owned(),
+        res.etag.clone(),
+        format.media_type(),
+    );
+    if let Some(hit) = state.rendered.get(&key) {
+        return Ok(hit);
+    }
     let mut triples = stored_triples(state, res).await?;
     if res.kind == Kind::Container {
         let members: Vec<Member> = state
@@ -174,6 +185,20 @@ async fn render_rdf(
                 content_type: (c.kind != Kind::Container).then_some(c.content_type),
             })
             .collect();
+        if format == RdfFormat::Turtle {
+            // Listings are the biggest generated documents: write them as text directly.
+            let mut text = String::from_utf8(rdf::serialize(&triples, format)).unwrap_or_default();
+            container::write_turtle(
+                &mut text,
+                &iri,
+                path.is_pod_root(),
+                res.modified_ms,
+                &members,
+            );
+            let bytes = Bytes::from(text);
+            state.rendered.insert(key, bytes.clone());
+            return Ok(bytes);
+        }
         triples.extend(describe(
             &iri,
             path.is_pod_root(),
@@ -181,7 +206,9 @@ async fn render_rdf(
             &members,
         ));
     }
-    Ok(rdf::serialize(&triples, format).into())
+    let bytes = Bytes::from(rdf::serialize(&triples, format));
+    state.rendered.insert(key, bytes.clone());
+    Ok(bytes)
 }
 
 async fn serve_binary(

@@ -1,0 +1,138 @@
+//! A read-through cache of resource rows for a process that is the only one changing existing
+//! rows (embedded mode). Other processes may add rows (the pod CLI creates pods), which is why
+//! a miss is never cached.
+//!
+//! Staleness is ruled out by an epoch: a reader remembers the epoch before reading the
+//! database and stores its row only if no write finished since; a write bumps the epoch and
+//! evicts what it changed under the same lock. A row read before a commit therefore either
+//! lands before the eviction (and is evicted) or is refused.
+
+use crate::error::StoreError;
+use crate::meta::*;
+use podplane_events::Envelope;
+use std::sync::{Arc, Mutex};
+
+pub struct CachedMetadataStore {
+    inner: Arc<dyn MetadataStore>,
+    rows: moka::sync::Cache<String, Arc<Resource>>,
+    epoch: Mutex<u64>,
+}
+
+impl CachedMetadataStore {
+    /// `max_bytes` bounds the memory held by cached rows (inline content included).
+    pub fn new(inner: Arc<dyn MetadataStore>, max_bytes: u64) -> Self {
+        let rows = moka::sync::Cache::builder()
+            .max_capacity(max_bytes)
+            .weigher(|k: &String, r: &Arc<Resource>| {
+                let content = match &r.content {
+                    Content::Inline(b) => b.len(),
+                    _ => 0,
+                };
+                u32::try_from(k.len() * 2 + content + 256).unwrap_or(u32::MAX)
+            })
+            .build();
+        Self {
+            inner,
+            rows,
+            epoch: Mutex::new(0),
+        }
+    }
+
+    fn epoch(&self) -> u64 {
+        self.epoch.lock().map(|e| *e).unwrap_or(u64::MAX)
+    }
+
+    /// After a write: bump the epoch and evict every row the write may have changed.
+    fn changed(&self, paths: impl IntoIterator<Item = String>) {
+        match self.epoch.lock() {
+            Ok(mut e) => {
+                *e += 1;
+                for p in paths {
+                    self.rows.invalidate(&p);
+                }
+            }
+            // A poisoned lock means a panic mid-eviction: trust nothing cached.
+            Err(_) => self.rows.invalidate_all(),
+        }
+    }
+}
+
+/// Every row a write or delete of `path` can touch: itself, its ancestors (created or given a
+/// new ETag) and, for auxiliaries, nothing else.
+fn affected(path: &podplane_solid::path::ResourcePath) -> Vec<String> {
+    let mut out = vec![path.as_str().to_owned()];
+    let mut current = path.parent();
+    while let Some(p) = current {
+        current = p.parent();
+        out.push(p.as_str().to_owned());
+    }
+    out
+}
+
+#[async_trait::async_trait]
+impl MetadataStore for CachedMetadataStore {
+    async fn get(&self, path: &str) -> Result<Option<Resource>, StoreError> {
+        if let Some(hit) = self.rows.get(path) {
+            return Ok(Some(Resource::clone(&hit)));
+        }
+        let before = self.epoch();
+        let row = self.inner.get(path).await?;
+        if let Some(r) = &row {
+            if let Ok(e) = self.epoch.lock() {
+                if *e == before {
+                    self.rows.insert(path.to_owned(), Arc::new(r.clone()));
+                }
+            }
+        }
+        Ok(row)
+    }
+
+    async fn children(&self, container: &str) -> Result<Vec<ChildRow>, StoreError> {
+        self.inner.children(container).await
+    }
+
+    async fn write(&self, req: WriteRequest) -> Result<(Resource, bool), StoreError> {
+        let paths = affected(&req.path);
+        let result = self.inner.write(req).await;
+        // Evict even on error: a failure after commit (a lost connection) must not leave an
+        // old row behind.
+        self.changed(paths);
+        result
+    }
+
+    async fn delete(&self, req: DeleteRequest) -> Result<(), StoreError> {
+        let mut paths = affected(&req.path);
+        paths.extend(req.auxiliaries.iter().map(|a| a.as_str().to_owned()));
+        let result = self.inner.delete(req).await;
+        self.changed(paths);
+        result
+    }
+
+    async fn create_pod(&self, name: &str, owner: Option<&str>) -> Result<Pod, StoreError> {
+        self.inner.create_pod(name, owner).await
+    }
+    async fn get_pod(&self, name: &str) -> Result<Option<Pod>, StoreError> {
+        self.inner.get_pod(name).await
+    }
+    async fn list_pods(&self) -> Result<Vec<Pod>, StoreError> {
+        self.inner.list_pods().await
+    }
+    async fn register_pending_blob(&self, key: &str) -> Result<(), StoreError> {
+        self.inner.register_pending_blob(key).await
+    }
+    async fn drop_pending_blob(&self, key: &str) -> Result<(), StoreError> {
+        self.inner.drop_pending_blob(key).await
+    }
+    async fn garbage(&self, before_ms: i64, limit: u32) -> Result<Vec<String>, StoreError> {
+        self.inner.garbage(before_ms, limit).await
+    }
+    async fn forget_garbage(&self, keys: &[String]) -> Result<(), StoreError> {
+        self.inner.forget_garbage(keys).await
+    }
+    async fn outbox_pending(&self, limit: u32) -> Result<Vec<(i64, Envelope)>, StoreError> {
+        self.inner.outbox_pending(limit).await
+    }
+    async fn outbox_mark_sent(&self, ids: &[i64]) -> Result<(), StoreError> {
+        self.inner.outbox_mark_sent(ids).await
+    }
+}
