@@ -17,10 +17,20 @@ use podplane_store::{BlobStore, MetadataStore};
 use std::sync::Arc;
 use tokio::sync::Notify;
 
-/// Everything a request handler needs; cheap to clone.
+/// Everything a request handler needs. axum clones the state for every request, so it is one
+/// `Arc` around [`Services`].
 #[derive(Clone)]
-pub struct AppState {
-    pub config: Arc<StorageConfig>,
+pub struct AppState(Arc<Services>);
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+pub struct Services {
+    pub config: StorageConfig,
     pub meta: Arc<dyn MetadataStore>,
     pub blobs: Arc<dyn BlobStore>,
     /// Notified after each commit so the outbox relay publishes without waiting for its poll.
@@ -43,16 +53,18 @@ impl AppState {
                 u32::try_from(k.0.len() + k.1.len() + v.len()).unwrap_or(u32::MAX)
             })
             .build();
-        Self {
-            config: Arc::new(config),
+        Self(Arc::new(Services {
+            config,
             meta,
             blobs,
             outbox_wake: Arc::new(Notify::new()),
             contexts,
             rendered,
-        }
+        }))
     }
+}
 
+impl Services {
     /// Absolute IRI of a path, built from the configured base URL, never from the Host header.
     pub fn iri(&self, path: &str) -> String {
         format!("{}{}", self.config.base_url, path)
