@@ -65,6 +65,27 @@ impl AppState {
 }
 
 impl Services {
+    /// Writes through the metadata store and wakes the outbox relay once the change is
+    /// committed.
+    pub async fn write(
+        &self,
+        req: podplane_store::WriteRequest,
+    ) -> Result<(podplane_store::Resource, bool), podplane_store::StoreError> {
+        let done = self.meta.write(req).await?;
+        self.outbox_wake.notify_one();
+        Ok(done)
+    }
+
+    /// Deletes through the metadata store and wakes the outbox relay.
+    pub async fn delete(
+        &self,
+        req: podplane_store::DeleteRequest,
+    ) -> Result<(), podplane_store::StoreError> {
+        self.meta.delete(req).await?;
+        self.outbox_wake.notify_one();
+        Ok(())
+    }
+
     /// Absolute IRI of a path, built from the configured base URL, never from the Host header.
     pub fn iri(&self, path: &str) -> String {
         format!("{}{}", self.config.base_url, path)

@@ -1,6 +1,7 @@
 //! DELETE of resources and empty containers.
 
 use super::request::check_write_preconditions;
+use super::CAS_ATTEMPTS;
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
 use axum::http::{HeaderMap, StatusCode};
@@ -8,8 +9,6 @@ use axum::response::{IntoResponse, Response};
 use podplane_solid::headers::{allow, ResourceKind};
 use podplane_solid::path::ResourcePath;
 use podplane_store::{DeleteRequest, StoreError};
-
-const CAS_ATTEMPTS: usize = 8;
 
 pub async fn delete(
     state: &AppState,
@@ -43,11 +42,8 @@ pub async fn delete(
             expected: Some(current.etag),
             actor: None,
         };
-        match state.meta.delete(req).await {
-            Ok(()) => {
-                state.outbox_wake.notify_one();
-                return Ok(StatusCode::NO_CONTENT.into_response());
-            }
+        match state.delete(req).await {
+            Ok(()) => return Ok(StatusCode::NO_CONTENT.into_response()),
             Err(StoreError::Changed) => continue,
             Err(e) => return Err(e.into()),
         }

@@ -24,6 +24,9 @@ use podplane_solid::path::ResourcePath;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
+/// How many times a write retries after losing a compare-and-swap race to another writer.
+const CAS_ATTEMPTS: usize = 8;
+
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route(

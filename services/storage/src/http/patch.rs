@@ -5,6 +5,7 @@ use super::read::stored_triples;
 use super::request::{check_write_preconditions, content_type};
 use super::respond::set;
 use super::write::stage_rdf;
+use super::CAS_ATTEMPTS;
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
 use axum::extract::Request;
@@ -15,9 +16,7 @@ use podplane_solid::container::check_client_triples;
 use podplane_solid::headers::ACCEPT_PATCH;
 use podplane_solid::path::ResourcePath;
 use podplane_solid::{n3patch, sparql_update, SolidError};
-use podplane_store::{Kind, StoreError, WriteRequest};
-
-const CAS_ATTEMPTS: usize = 8;
+use podplane_store::{Kind, StoreError};
 
 enum Patch {
     N3(n3patch::N3Patch),
@@ -104,20 +103,11 @@ pub async fn patch(state: &AppState, path: ResourcePath, req: Request) -> ApiRes
             check_client_triples(&base, &triples)?;
         }
         let staged = stage_rdf(state, kind, &triples).await?;
-        let req = WriteRequest {
-            path: path.clone(),
-            kind,
-            content_type: staged.content_type.clone(),
-            content: staged.content.clone(),
-            size: staged.size,
-            expected: Some(current.map(|c| c.etag)),
-            create_ancestors: true,
-            auxiliary_of: path.auxiliary_subject(),
-            actor: None,
-        };
-        match state.meta.write(req).await {
+        match state
+            .write(staged.request(&path, Some(current.map(|c| c.etag))))
+            .await
+        {
             Ok((resource, created)) => {
-                state.outbox_wake.notify_one();
                 let mut h = HeaderMap::new();
                 set(&mut h, header::ETAG, &resource.etag);
                 let status = if created {

@@ -10,6 +10,7 @@ use super::request::{
     check_write_preconditions, content_length, content_type, has_body, link_types,
 };
 use super::respond::set;
+use super::CAS_ATTEMPTS;
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
 use axum::body::Body;
@@ -24,9 +25,6 @@ use podplane_solid::rdf::{self, RdfFormat};
 use podplane_solid::{vocab, SolidError};
 use podplane_store::{Content, Kind, Resource, StoreError, WriteRequest};
 
-/// How many times a write retries after losing a compare-and-swap race.
-const CAS_ATTEMPTS: usize = 8;
-
 /// Content ready to be committed.
 pub struct Staged {
     pub kind: Kind,
@@ -36,6 +34,22 @@ pub struct Staged {
 }
 
 impl Staged {
+    /// The write that commits this content at `path` (creating missing ancestors), with
+    /// `expected` as the compare-and-swap condition.
+    pub fn request(&self, path: &ResourcePath, expected: Option<Option<String>>) -> WriteRequest {
+        WriteRequest {
+            path: path.clone(),
+            kind: self.kind,
+            content_type: self.content_type.clone(),
+            content: self.content.clone(),
+            size: self.size,
+            expected,
+            create_ancestors: true,
+            auxiliary_of: path.auxiliary_subject(),
+            actor: None,
+        }
+    }
+
     /// Removes a staged blob that will never be committed.
     pub async fn discard(&self, state: &AppState) {
         if let Content::Blob(key) = &self.content {
@@ -158,22 +172,13 @@ async fn create_child(
             continue;
         }
         let staged = materialize(state, &path, incoming).await?;
+        // The container exists; if it vanishes meanwhile, fail rather than recreate it.
         let req = WriteRequest {
-            path: path.clone(),
-            kind: staged.kind,
-            content_type: staged.content_type.clone(),
-            content: staged.content.clone(),
-            size: staged.size,
-            expected: Some(None),
             create_ancestors: false,
-            auxiliary_of: path.auxiliary_subject(),
-            actor: None,
+            ..staged.request(&path, Some(None))
         };
-        match state.meta.write(req).await {
-            Ok((resource, _)) => {
-                state.outbox_wake.notify_one();
-                return Ok(resource);
-            }
+        match state.write(req).await {
+            Ok((resource, _)) => return Ok(resource),
             Err(StoreError::Changed | StoreError::Conflict(_)) => {
                 // Taken meanwhile. A binary body's blob is the incoming one and is reused for
                 // the next name; only content staged for this name is dropped.
@@ -384,22 +389,11 @@ pub async fn commit(
     for _ in 0..CAS_ATTEMPTS {
         let current = state.meta.get(path.as_str()).await?;
         check_write_preconditions(headers, current.as_ref())?;
-        let req = WriteRequest {
-            path: path.clone(),
-            kind: staged.kind,
-            content_type: staged.content_type.clone(),
-            content: staged.content.clone(),
-            size: staged.size,
-            expected: Some(current.map(|c| c.etag)),
-            create_ancestors: true,
-            auxiliary_of: path.auxiliary_subject(),
-            actor: None,
-        };
-        match state.meta.write(req).await {
-            Ok(done) => {
-                state.outbox_wake.notify_one();
-                return Ok(done);
-            }
+        match state
+            .write(staged.request(path, Some(current.map(|c| c.etag))))
+            .await
+        {
+            Ok(done) => return Ok(done),
             Err(StoreError::Changed) => continue,
             Err(e) => return Err(e.into()),
         }
