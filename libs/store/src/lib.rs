@@ -10,6 +10,7 @@
 
 mod blob;
 mod cache;
+mod engine;
 mod error;
 mod gc;
 mod meta;

@@ -1,0 +1,331 @@
+//! The write algorithm every metadata engine shares, written once over [`WriteTx`]: the
+//! row-level statements one write transaction needs. Engines supply only SQL.
+//!
+//! A write runs inside one transaction that the engine has made exclusive for the pod (SQLite:
+//! `BEGIN IMMEDIATE`; PostgreSQL: an advisory lock on the pod), so the checks below (slash
+//! twins, emptiness, compare-and-swap) cannot race with another writer.
+
+use crate::error::StoreError;
+use crate::meta::*;
+use crate::now_ms;
+use podplane_events::{Envelope, ResourceEvent, ResourceEventKind};
+use uuid::Uuid;
+
+/// A new row (or the new state of an existing one).
+pub(crate) struct NewRow<'a> {
+    pub path: &'a str,
+    pub parent: Option<&'a str>,
+    pub kind: Kind,
+    pub content_type: &'a str,
+    pub inline: Option<&'a [u8]>,
+    pub blob_key: Option<&'a str>,
+    pub size: i64,
+    pub etag: &'a str,
+    pub now: i64,
+}
+
+#[async_trait::async_trait]
+pub(crate) trait WriteTx: Send {
+    async fn resource(&mut self, path: &str) -> Result<Option<Resource>, StoreError>;
+    async fn exists(&mut self, path: &str) -> Result<bool, StoreError>;
+    async fn has_children(&mut self, path: &str) -> Result<bool, StoreError>;
+    /// The container a row is a member of (`None` for pod roots and auxiliary resources).
+    async fn parent_of(&mut self, path: &str) -> Result<Option<String>, StoreError>;
+    /// Inserts, or replaces everything but `created_ms` of, the row at `row.path`.
+    async fn upsert(&mut self, row: &NewRow<'_>) -> Result<(), StoreError>;
+    async fn set_version(&mut self, path: &str, etag: &str, now: i64) -> Result<(), StoreError>;
+    async fn delete_row(&mut self, path: &str) -> Result<(), StoreError>;
+    /// A committed row now points at `key`: it is no longer an upload in progress.
+    async fn unpend_blob(&mut self, key: &str) -> Result<(), StoreError>;
+    async fn mark_garbage(&mut self, key: &str, now: i64) -> Result<(), StoreError>;
+    async fn enqueue(&mut self, envelope: &Envelope, now: i64) -> Result<(), StoreError>;
+}
+
+pub(crate) fn new_etag() -> String {
+    format!("\"{}\"", Uuid::new_v4().simple())
+}
+
+/// Builds events with absolute IRIs.
+pub(crate) struct Events<'a> {
+    pub base_url: &'a str,
+    pub actor: &'a Option<String>,
+    pub out: Vec<ResourceEvent>,
+}
+
+impl Events<'_> {
+    fn push(
+        &mut self,
+        kind: ResourceEventKind,
+        path: &str,
+        target: Option<&str>,
+        state: Option<&str>,
+    ) -> &mut ResourceEvent {
+        self.out.push(ResourceEvent {
+            id: Uuid::new_v4(),
+            kind,
+            object: format!("{}{path}", self.base_url),
+            target: target.map(|t| format!("{}{t}", self.base_url)),
+            state: state.map(str::to_owned),
+            media_type: None,
+            size: None,
+            actor: self.actor.clone(),
+            published_ms: now_ms(),
+        });
+        let last = self.out.len() - 1;
+        &mut self.out[last]
+    }
+
+    async fn flush(self, tx: &mut impl WriteTx, now: i64) -> Result<(), StoreError> {
+        for e in &self.out {
+            tx.enqueue(&e.envelope(), now).await?;
+        }
+        Ok(())
+    }
+}
+
+/// A container's representation lists its members with their size and modification time, so
+/// any change to a member gives the container a new ETag.
+async fn touch(tx: &mut impl WriteTx, container: &str, now: i64) -> Result<String, StoreError> {
+    let etag = new_etag();
+    tx.set_version(container, &etag, now).await?;
+    Ok(etag)
+}
+
+pub(crate) async fn write(
+    tx: &mut impl WriteTx,
+    base_url: &str,
+    req: WriteRequest,
+) -> Result<(Resource, bool), StoreError> {
+    let now = now_ms();
+    let path = req.path.as_str();
+    let pod_root = req
+        .path
+        .pod_root()
+        .ok_or_else(|| StoreError::NotFound("no pod".into()))?;
+    if !tx.exists(pod_root.as_str()).await? {
+        return Err(StoreError::NotFound(format!("no pod at {pod_root}")));
+    }
+    let current = tx.resource(path).await?;
+    if let Some(expected) = &req.expected {
+        if current.as_ref().map(|r| &r.etag) != expected.as_ref() {
+            return Err(StoreError::Changed);
+        }
+    }
+    if current.is_none() {
+        if let Some(twin) = req.path.toggled_slash() {
+            if tx.exists(twin.as_str()).await? {
+                return Err(StoreError::Conflict(format!("{twin} already exists")));
+            }
+        }
+    }
+
+    let mut events = Events {
+        base_url,
+        actor: &req.actor,
+        out: Vec::new(),
+    };
+    let ancestors = match &req.auxiliary_of {
+        Some(subject) => {
+            if !tx.exists(subject.as_str()).await? {
+                return Err(StoreError::NotFound(format!("{subject} does not exist")));
+            }
+            Vec::new()
+        }
+        None => req.path.ancestors_within_pod(),
+    };
+    // Intermediate containers, outermost first (server-put-patch-intermediate-containers).
+    for ancestor in ancestors {
+        if tx.exists(ancestor.as_str()).await? {
+            continue;
+        }
+        if let Some(twin) = ancestor.toggled_slash() {
+            if tx.exists(twin.as_str()).await? {
+                return Err(StoreError::Conflict(format!("{twin} is not a container")));
+            }
+        }
+        if !req.create_ancestors {
+            return Err(StoreError::NotFound(format!(
+                "container {ancestor} does not exist"
+            )));
+        }
+        let parent = ancestor.parent().map(|p| p.as_str().to_owned());
+        let etag = new_etag();
+        tx.upsert(&NewRow {
+            path: ancestor.as_str(),
+            parent: parent.as_deref(),
+            kind: Kind::Container,
+            content_type: "text/turtle",
+            inline: None,
+            blob_key: None,
+            size: 0,
+            etag: &etag,
+            now,
+        })
+        .await?;
+        events.push(
+            ResourceEventKind::Create,
+            ancestor.as_str(),
+            None,
+            Some(&etag),
+        );
+        if let Some(parent) = parent {
+            let state = touch(tx, &parent, now).await?;
+            events.push(
+                ResourceEventKind::Add,
+                ancestor.as_str(),
+                Some(&parent),
+                Some(&state),
+            );
+        }
+    }
+
+    let (inline, blob_key) = match &req.content {
+        Content::Empty => (None, None),
+        Content::Inline(b) => (Some(b.as_slice()), None),
+        Content::Blob(k) => (None, Some(k.as_str())),
+    };
+    let etag = new_etag();
+    let size = i64::try_from(req.size).map_err(|_| StoreError::TooLarge {
+        limit: i64::MAX as u64,
+    })?;
+    let parent = match req.auxiliary_of {
+        Some(_) => None,
+        None => req.path.parent().map(|p| p.as_str().to_owned()),
+    };
+    tx.upsert(&NewRow {
+        path,
+        parent: parent.as_deref(),
+        kind: req.kind,
+        content_type: &req.content_type,
+        inline,
+        blob_key,
+        size,
+        etag: &etag,
+        now,
+    })
+    .await?;
+    if let Some(key) = blob_key {
+        tx.unpend_blob(key).await?;
+    }
+    if let Some(Content::Blob(old)) = current.as_ref().map(|c| &c.content) {
+        if blob_key != Some(old.as_str()) {
+            tx.mark_garbage(old, now).await?;
+        }
+    }
+
+    let created = current.is_none();
+    let kind = if created {
+        ResourceEventKind::Create
+    } else {
+        ResourceEventKind::Update
+    };
+    let main = events.push(kind, path, None, Some(&etag));
+    main.media_type = Some(req.content_type.clone());
+    main.size = Some(req.size);
+    if let Some(parent) = &parent {
+        let state = touch(tx, parent, now).await?;
+        if created {
+            events.push(ResourceEventKind::Add, path, Some(parent), Some(&state));
+        }
+    }
+    events.flush(tx, now).await?;
+    let resource = Resource {
+        path: path.to_owned(),
+        kind: req.kind,
+        content_type: req.content_type,
+        content: req.content,
+        size: req.size,
+        etag,
+        modified_ms: now,
+    };
+    Ok((resource, created))
+}
+
+pub(crate) async fn delete(
+    tx: &mut impl WriteTx,
+    base_url: &str,
+    req: DeleteRequest,
+) -> Result<(), StoreError> {
+    let now = now_ms();
+    let path = req.path.as_str();
+    let current = tx
+        .resource(path)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(path.to_owned()))?;
+    if let Some(expected) = &req.expected {
+        if &current.etag != expected {
+            return Err(StoreError::Changed);
+        }
+    }
+    if current.kind == Kind::Container && tx.has_children(path).await? {
+        return Err(StoreError::Conflict(format!(
+            "container {path} is not empty"
+        )));
+    }
+    let parent = tx.parent_of(path).await?;
+    tx.delete_row(path).await?;
+    if let Content::Blob(key) = &current.content {
+        tx.mark_garbage(key, now).await?;
+    }
+    // server-delete-remove-auxiliary-resource: auxiliaries go with their subject.
+    for aux in &req.auxiliaries {
+        if let Some(r) = tx.resource(aux.as_str()).await? {
+            tx.delete_row(aux.as_str()).await?;
+            if let Content::Blob(key) = &r.content {
+                tx.mark_garbage(key, now).await?;
+            }
+        }
+    }
+    let mut events = Events {
+        base_url,
+        actor: &req.actor,
+        out: Vec::new(),
+    };
+    events.push(ResourceEventKind::Delete, path, None, None);
+    if let Some(parent) = parent {
+        let state = touch(tx, &parent, now).await?;
+        events.push(ResourceEventKind::Remove, path, Some(&parent), Some(&state));
+    }
+    events.flush(tx, now).await
+}
+
+/// A pod root: a container row with no parent, and its Create event.
+pub(crate) async fn create_pod_root(
+    tx: &mut impl WriteTx,
+    base_url: &str,
+    name: &str,
+    owner: Option<&str>,
+) -> Result<(), StoreError> {
+    let root = podplane_solid::path::ResourcePath::parse(&format!("/{name}/"))
+        .map_err(|e| StoreError::Conflict(e.to_string()))?;
+    if !root.is_pod_root() {
+        return Err(StoreError::Conflict(format!(
+            "{name:?} is not a valid pod name"
+        )));
+    }
+    if tx.exists(root.as_str()).await? || tx.exists(&format!("/{name}")).await? {
+        return Err(StoreError::Conflict(format!("pod {name} already exists")));
+    }
+    let now = now_ms();
+    let etag = new_etag();
+    tx.upsert(&NewRow {
+        path: root.as_str(),
+        parent: None,
+        kind: Kind::Container,
+        content_type: "text/turtle",
+        inline: None,
+        blob_key: None,
+        size: 0,
+        etag: &etag,
+        now,
+    })
+    .await?;
+    let actor = owner.map(str::to_owned);
+    let mut events = Events {
+        base_url,
+        actor: &actor,
+        out: Vec::new(),
+    };
+    events.push(ResourceEventKind::Create, root.as_str(), None, Some(&etag));
+    events.flush(tx, now).await
+}
