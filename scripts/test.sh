@@ -19,6 +19,10 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== services (scripts/dev-services.sh)"
+# PostgreSQL for the metadata contract; Kafka and S3 join when the code that needs them does.
+eval "$(scripts/dev-services.sh up postgres)"
+
 echo "== cargo test"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

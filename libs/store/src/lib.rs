@@ -15,6 +15,7 @@ mod error;
 mod gc;
 mod meta;
 mod outbox;
+mod pg;
 mod sqlite;
 
 pub use blob::{BlobStore, ByteStream, DiskBlobStore};
@@ -25,6 +26,7 @@ pub use meta::{
     ChildRow, Content, DeleteRequest, Kind, MetadataStore, Pod, Resource, WriteRequest,
 };
 pub use outbox::{relay_batch, run_relay};
+pub use pg::{PgMetadataStore, PgSettings};
 pub use sqlite::SqliteMetadataStore;
 
 /// Milliseconds since the Unix epoch, the one clock every row uses.

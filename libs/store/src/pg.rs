@@ -1,0 +1,391 @@
+//! The PostgreSQL metadata engine (distributed mode): the same model and write algorithm as
+//! SQLite, shared by any number of stateless replicas.
+//!
+//! Writes to one pod are serialised with a transaction-scoped advisory lock on the pod name,
+//! which gives every replica the single-writer view the shared algorithm relies on (slash twins,
+//! emptiness checks, compare-and-swap) while writes to different pods run in parallel.
+
+use crate::engine::{self, NewRow, WriteTx};
+use crate::error::StoreError;
+use crate::meta::*;
+use crate::now_ms;
+use podplane_events::Envelope;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::{PgPool, Postgres, Row, Transaction};
+use std::str::FromStr;
+use std::time::Duration;
+use uuid::Uuid;
+
+/// Connection settings for the storage database.
+#[derive(Debug, Clone)]
+pub struct PgSettings {
+    /// `postgres://user:password@host:port/database`.
+    pub url: String,
+    pub max_connections: u32,
+    /// Longest a statement may run before PostgreSQL cancels it.
+    pub statement_timeout: Duration,
+    /// Longest a request waits for a pooled connection before it is refused with 503.
+    pub acquire_timeout: Duration,
+}
+
+impl PgSettings {
+    pub fn new(url: &str) -> Self {
+        Self {
+            url: url.to_owned(),
+            max_connections: 16,
+            statement_timeout: Duration::from_secs(5),
+            acquire_timeout: Duration::from_secs(3),
+        }
+    }
+}
+
+pub struct PgMetadataStore {
+    pool: PgPool,
+    base_url: String,
+}
+
+const RESOURCE_COLUMNS: &str =
+    "path, kind, content_type, inline, blob_key, size, etag, modified_ms";
+
+impl PgMetadataStore {
+    /// Connects lazily (a replica starts even while the database is down and recovers by
+    /// itself); call [`PgMetadataStore::migrate`] to apply the schema.
+    pub fn connect(settings: &PgSettings, base_url: &str) -> Result<Self, StoreError> {
+        let timeout_ms = settings.statement_timeout.as_millis().to_string();
+        let options = PgConnectOptions::from_str(&settings.url)
+            .map_err(|e| StoreError::Unavailable(format!("bad PostgreSQL URL: {e}")))?
+            .options([("statement_timeout", timeout_ms.as_str())]);
+        let pool = PgPoolOptions::new()
+            .max_connections(settings.max_connections)
+            .acquire_timeout(settings.acquire_timeout)
+            // A connection that died with the server is found out before a request uses it.
+            .test_before_acquire(true)
+            .connect_lazy_with(options);
+        Ok(Self {
+            pool,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+        })
+    }
+
+    /// Applies pending migrations (at start-up, or from `podplane migrate`).
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        sqlx::migrate!("./migrations/postgres")
+            .run(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Begins a write transaction holding the pod's advisory lock.
+    async fn begin(&self, pod: &str) -> Result<PgTx, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind(pod)
+            .execute(&mut *tx)
+            .await?;
+        Ok(PgTx(tx))
+    }
+}
+
+fn resource_from_row(row: &PgRow) -> Result<Resource, StoreError> {
+    let inline: Option<Vec<u8>> = row.try_get("inline")?;
+    let blob: Option<String> = row.try_get("blob_key")?;
+    let content = match (inline, blob) {
+        (Some(bytes), _) => Content::Inline(bytes),
+        (None, Some(key)) => Content::Blob(key),
+        (None, None) => Content::Empty,
+    };
+    Ok(Resource {
+        path: row.try_get("path")?,
+        kind: Kind::parse(row.try_get("kind")?)?,
+        content_type: row.try_get("content_type")?,
+        content,
+        size: u64::try_from(row.try_get::<i64, _>("size")?).unwrap_or(0),
+        etag: row.try_get("etag")?,
+        modified_ms: row.try_get("modified_ms")?,
+    })
+}
+
+fn pod_from_row(r: &PgRow) -> Result<Pod, StoreError> {
+    Ok(Pod {
+        name: r.try_get("name")?,
+        owner: r.try_get("owner")?,
+        created_ms: r.try_get("created_ms")?,
+    })
+}
+
+fn pod_of(path: &podplane_solid::path::ResourcePath) -> Result<&str, StoreError> {
+    path.pod()
+        .ok_or_else(|| StoreError::NotFound("no pod".into()))
+}
+
+struct PgTx(Transaction<'static, Postgres>);
+
+#[async_trait::async_trait]
+impl WriteTx for PgTx {
+    async fn resource(&mut self, path: &str) -> Result<Option<Resource>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {RESOURCE_COLUMNS} FROM resources WHERE path = $1"
+        ))
+        .bind(path)
+        .fetch_optional(&mut *self.0)
+        .await?;
+        row.as_ref().map(resource_from_row).transpose()
+    }
+
+    async fn exists(&mut self, path: &str) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT 1 FROM resources WHERE path = $1")
+            .bind(path)
+            .fetch_optional(&mut *self.0)
+            .await?;
+        Ok(row.is_some())
+    }
+
+    async fn has_children(&mut self, path: &str) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT 1 FROM resources WHERE parent = $1 LIMIT 1")
+            .bind(path)
+            .fetch_optional(&mut *self.0)
+            .await?;
+        Ok(row.is_some())
+    }
+
+    async fn parent_of(&mut self, path: &str) -> Result<Option<String>, StoreError> {
+        let parent: Option<Option<String>> =
+            sqlx::query_scalar("SELECT parent FROM resources WHERE path = $1")
+                .bind(path)
+                .fetch_optional(&mut *self.0)
+                .await?;
+        Ok(parent.flatten())
+    }
+
+    async fn upsert(&mut self, row: &NewRow<'_>) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO resources (path, parent, kind, content_type, inline, blob_key, size, etag, modified_ms, created_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) \
+             ON CONFLICT (path) DO UPDATE SET kind = excluded.kind, content_type = excluded.content_type, \
+             inline = excluded.inline, blob_key = excluded.blob_key, size = excluded.size, etag = excluded.etag, \
+             modified_ms = excluded.modified_ms",
+        )
+        .bind(row.path)
+        .bind(row.parent)
+        .bind(row.kind.as_str())
+        .bind(row.content_type)
+        .bind(row.inline)
+        .bind(row.blob_key)
+        .bind(row.size)
+        .bind(row.etag)
+        .bind(row.now)
+        .execute(&mut *self.0)
+        .await?;
+        Ok(())
+    }
+
+    async fn set_version(&mut self, path: &str, etag: &str, now: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE resources SET etag = $1, modified_ms = $2 WHERE path = $3")
+            .bind(etag)
+            .bind(now)
+            .bind(path)
+            .execute(&mut *self.0)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_row(&mut self, path: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM resources WHERE path = $1")
+            .bind(path)
+            .execute(&mut *self.0)
+            .await?;
+        Ok(())
+    }
+
+    async fn unpend_blob(&mut self, key: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM pending_blobs WHERE blob_key = $1")
+            .bind(key)
+            .execute(&mut *self.0)
+            .await?;
+        Ok(())
+    }
+
+    async fn mark_garbage(&mut self, key: &str, now: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO garbage_blobs (blob_key, since_ms) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(key)
+        .bind(now)
+        .execute(&mut *self.0)
+        .await?;
+        Ok(())
+    }
+
+    async fn enqueue(&mut self, env: &Envelope, now: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO outbox (event_id, topic, key, payload, created_ms) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(env.id.to_string())
+        .bind(&env.topic)
+        .bind(&env.key)
+        .bind(&env.payload)
+        .bind(now)
+        .execute(&mut *self.0)
+        .await?;
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl MetadataStore for PgMetadataStore {
+    async fn get(&self, path: &str) -> Result<Option<Resource>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {RESOURCE_COLUMNS} FROM resources WHERE path = $1"
+        ))
+        .bind(path)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(resource_from_row).transpose()
+    }
+
+    async fn children(&self, container: &str) -> Result<Vec<ChildRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT path, kind, content_type, size, modified_ms FROM resources WHERE parent = $1 ORDER BY path",
+        )
+        .bind(container)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ChildRow {
+                    path: r.try_get("path")?,
+                    kind: Kind::parse(r.try_get("kind")?)?,
+                    content_type: r.try_get("content_type")?,
+                    size: u64::try_from(r.try_get::<i64, _>("size")?).unwrap_or(0),
+                    modified_ms: r.try_get("modified_ms")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn write(&self, req: WriteRequest) -> Result<(Resource, bool), StoreError> {
+        let mut tx = self.begin(pod_of(&req.path)?).await?;
+        let done = engine::write(&mut tx, &self.base_url, req).await?;
+        tx.0.commit().await?;
+        Ok(done)
+    }
+
+    async fn delete(&self, req: DeleteRequest) -> Result<(), StoreError> {
+        let mut tx = self.begin(pod_of(&req.path)?).await?;
+        engine::delete(&mut tx, &self.base_url, req).await?;
+        tx.0.commit().await?;
+        Ok(())
+    }
+
+    async fn create_pod(&self, name: &str, owner: Option<&str>) -> Result<Pod, StoreError> {
+        let mut tx = self.begin(name).await?;
+        engine::create_pod_root(&mut tx, &self.base_url, name, owner).await?;
+        let now = now_ms();
+        sqlx::query("INSERT INTO pods (name, owner, created_ms) VALUES ($1, $2, $3)")
+            .bind(name)
+            .bind(owner)
+            .bind(now)
+            .execute(&mut *tx.0)
+            .await?;
+        tx.0.commit().await?;
+        Ok(Pod {
+            name: name.to_owned(),
+            owner: owner.map(str::to_owned),
+            created_ms: now,
+        })
+    }
+
+    async fn get_pod(&self, name: &str) -> Result<Option<Pod>, StoreError> {
+        let row = sqlx::query("SELECT name, owner, created_ms FROM pods WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(pod_from_row).transpose()
+    }
+
+    async fn list_pods(&self) -> Result<Vec<Pod>, StoreError> {
+        let rows = sqlx::query("SELECT name, owner, created_ms FROM pods ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(pod_from_row).collect()
+    }
+
+    async fn register_pending_blob(&self, key: &str) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO pending_blobs (blob_key, created_ms) VALUES ($1, $2)")
+            .bind(key)
+            .bind(now_ms())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn drop_pending_blob(&self, key: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM pending_blobs WHERE blob_key = $1")
+            .bind(key)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn garbage(&self, before_ms: i64, limit: u32) -> Result<Vec<String>, StoreError> {
+        // Never list a key a committed row points to, whatever the garbage tables say.
+        let rows = sqlx::query(
+            "SELECT blob_key FROM (SELECT blob_key FROM garbage_blobs WHERE since_ms < $1 \
+             UNION SELECT blob_key FROM pending_blobs WHERE created_ms < $1) g \
+             WHERE NOT EXISTS (SELECT 1 FROM resources r WHERE r.blob_key = g.blob_key) LIMIT $2",
+        )
+        .bind(before_ms)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| r.try_get("blob_key").map_err(StoreError::from))
+            .collect()
+    }
+
+    async fn forget_garbage(&self, keys: &[String]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM garbage_blobs WHERE blob_key = ANY($1)")
+            .bind(keys)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM pending_blobs WHERE blob_key = ANY($1)")
+            .bind(keys)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn outbox_pending(&self, limit: u32) -> Result<Vec<(i64, Envelope)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, event_id, topic, key, payload FROM outbox WHERE sent_ms IS NULL ORDER BY id LIMIT $1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let id: String = r.try_get("event_id")?;
+                Ok((
+                    r.try_get("id")?,
+                    Envelope {
+                        id: Uuid::parse_str(&id).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                        topic: r.try_get("topic")?,
+                        key: r.try_get("key")?,
+                        payload: r.try_get("payload")?,
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    async fn outbox_mark_sent(&self, ids: &[i64]) -> Result<(), StoreError> {
+        sqlx::query("UPDATE outbox SET sent_ms = $1 WHERE id = ANY($2)")
+            .bind(now_ms())
+            .bind(ids)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
