@@ -20,8 +20,8 @@ cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== services (scripts/dev-services.sh)"
-# PostgreSQL for the metadata contract; Kafka and S3 join when the code that needs them does.
-eval "$(scripts/dev-services.sh up postgres)"
+# PostgreSQL and S3 for the store contracts; Kafka joins when the code that needs it does.
+eval "$(scripts/dev-services.sh up postgres s3)"
 
 echo "== cargo test"
 log=$(mktemp)

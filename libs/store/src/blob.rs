@@ -147,63 +147,13 @@ impl BlobStore for DiskBlobStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use futures_util::stream;
 
-    fn body(chunks: Vec<Result<&'static [u8], std::io::Error>>) -> ByteStream {
-        stream::iter(chunks.into_iter().map(|c| c.map(Bytes::from_static))).boxed()
-    }
-
-    async fn read_all(s: ByteStream) -> Vec<u8> {
-        s.map(|c| c.unwrap().to_vec()).concat().await
-    }
-
-    #[tokio::test]
-    async fn put_get_range_delete() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = DiskBlobStore::open(dir.path()).await.unwrap();
-        let n = store
-            .put("abcdef0123", body(vec![Ok(b"hello "), Ok(b"world")]), 100)
-            .await
-            .unwrap();
-        assert_eq!(n, 11);
-        assert_eq!(
-            read_all(store.get("abcdef0123", None).await.unwrap()).await,
-            b"hello world"
-        );
-        assert_eq!(
-            read_all(store.get("abcdef0123", Some(6..=10)).await.unwrap()).await,
-            b"world"
-        );
-        store.delete("abcdef0123").await.unwrap();
-        store.delete("abcdef0123").await.unwrap();
-        assert!(matches!(
-            store.get("abcdef0123", None).await,
-            Err(StoreError::Corrupt(_))
-        ));
-    }
-
-    #[tokio::test]
-    async fn failed_or_oversized_bodies_leave_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = DiskBlobStore::open(dir.path()).await.unwrap();
-        let r = store
-            .put(
-                "key0000001",
-                body(vec![Ok(b"abc"), Err(std::io::Error::other("cut"))]),
-                100,
-            )
-            .await;
-        assert!(matches!(r, Err(StoreError::BodyFailed(_))));
-        assert!(store.get("key0000001", None).await.is_err());
-        let r = store.put("key0000002", body(vec![Ok(b"abcdef")]), 3).await;
-        assert!(matches!(r, Err(StoreError::TooLarge { limit: 3 })));
-        assert!(store.get("key0000002", None).await.is_err());
-    }
-
+    // The behaviour shared with S3 is in tests/blob_contract.rs; this is disk-only.
     #[tokio::test]
     async fn keys_cannot_escape_the_root() {
         let dir = tempfile::tempdir().unwrap();
         let store = DiskBlobStore::open(dir.path()).await.unwrap();
         assert!(store.get("../../etc/passwd", None).await.is_err());
+        assert!(store.delete("../x/../../y").await.is_err());
     }
 }

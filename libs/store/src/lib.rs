@@ -16,6 +16,7 @@ mod gc;
 mod meta;
 mod outbox;
 mod pg;
+mod s3;
 mod sqlite;
 
 pub use blob::{BlobStore, ByteStream, DiskBlobStore};
@@ -27,6 +28,7 @@ pub use meta::{
 };
 pub use outbox::{relay_batch, run_relay};
 pub use pg::{PgMetadataStore, PgSettings};
+pub use s3::{S3BlobStore, S3Settings};
 pub use sqlite::SqliteMetadataStore;
 
 /// Milliseconds since the Unix epoch, the one clock every row uses.
