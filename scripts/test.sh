@@ -20,8 +20,8 @@ cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== services (scripts/dev-services.sh)"
-# PostgreSQL and S3 for the store contracts; Kafka joins when the code that needs it does.
-eval "$(scripts/dev-services.sh up postgres s3)"
+# PostgreSQL, S3 and Kafka on loopback for the engine contracts and distributed mode.
+eval "$(scripts/dev-services.sh up postgres kafka s3)"
 
 echo "== cargo test"
 log=$(mktemp)

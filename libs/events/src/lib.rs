@@ -1,11 +1,14 @@
 //! podplane events: what happened to resources, as JSON, and the buses that carry it.
 //!
 //! This crate owns the event types (the wire format other services consume) and the
-//! [`EventBus`] abstraction with its in-process implementation (embedded mode). It must not know
+//! [`EventBus`] abstraction with its two implementations: in-process (embedded mode) and Kafka
+//! (distributed mode), plus the Kafka consumer helper services use. It must not know
 //! about HTTP or storage; the transactional outbox that feeds a bus lives in `podplane-store`.
 
 mod bus;
+mod kafka;
 mod types;
 
 pub use bus::{EventBus, EventError, InProcessBus};
+pub use kafka::{consume, ensure_topics, KafkaBus};
 pub use types::{Envelope, ResourceEvent, ResourceEventKind, RESOURCE_TOPIC};

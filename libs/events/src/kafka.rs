@@ -1,0 +1,215 @@
+//! Kafka: distributed mode's event bus (any Kafka-protocol broker).
+//!
+//! The producer is idempotent with `acks=all`, keyed by the envelope key so each resource's
+//! events stay in one partition, in order. Topics are created at start-up when missing,
+//! because a broker may not auto-create them. [`consume`] is the consumer side every service
+//! uses: offsets are committed only after the handler succeeded, and redelivered envelopes
+//! (same event id) are skipped.
+
+use crate::bus::{EventBus, EventError};
+use crate::types::Envelope;
+use futures_util::StreamExt;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::error::RDKafkaErrorCode;
+use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use std::collections::{HashSet, VecDeque};
+use std::time::Duration;
+use uuid::Uuid;
+
+const EVENT_ID_HEADER: &str = "podplane-event-id";
+
+fn unavailable(e: impl std::fmt::Display) -> EventError {
+    EventError::Unavailable(e.to_string())
+}
+
+pub struct KafkaBus {
+    producer: FutureProducer,
+    /// How long one publish may wait for the broker before the relay backs off and retries.
+    timeout: Duration,
+}
+
+impl KafkaBus {
+    pub fn connect(brokers: &str) -> Result<Self, EventError> {
+        let producer: FutureProducer = ClientConfig::new()
+            .set("bootstrap.servers", brokers)
+            .set("enable.idempotence", "true")
+            .set("acks", "all")
+            .set("message.timeout.ms", "10000")
+            .create()
+            .map_err(unavailable)?;
+        Ok(Self {
+            producer,
+            timeout: Duration::from_secs(10),
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl EventBus for KafkaBus {
+    async fn publish(&self, envelope: &Envelope) -> Result<(), EventError> {
+        let id = envelope.id.to_string();
+        let record = FutureRecord::to(&envelope.topic)
+            .key(&envelope.key)
+            .payload(&envelope.payload)
+            .headers(OwnedHeaders::new().insert(Header {
+                key: EVENT_ID_HEADER,
+                value: Some(&id),
+            }));
+        self.producer
+            .send(record, self.timeout)
+            .await
+            .map(|_| ())
+            .map_err(|(e, _)| unavailable(e))
+    }
+}
+
+/// Creates the topics that do not exist yet.
+pub async fn ensure_topics(
+    brokers: &str,
+    topics: &[&str],
+    partitions: i32,
+) -> Result<(), EventError> {
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .create()
+        .map_err(unavailable)?;
+    let new: Vec<NewTopic> = topics
+        .iter()
+        .map(|t| NewTopic::new(t, partitions, TopicReplication::Fixed(1)))
+        .collect();
+    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+    for result in admin
+        .create_topics(&new, &options)
+        .await
+        .map_err(unavailable)?
+    {
+        match result {
+            Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((topic, code)) => {
+                return Err(unavailable(format!("creating topic {topic}: {code}")))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Remembers the last `capacity` event ids to drop redeliveries (at-least-once delivery means
+/// a consumer may see an event again after a rebalance or a relay retry).
+struct RecentIds {
+    set: HashSet<Uuid>,
+    order: VecDeque<Uuid>,
+    capacity: usize,
+}
+
+impl RecentIds {
+    fn new(capacity: usize) -> Self {
+        Self {
+            set: HashSet::new(),
+            order: VecDeque::new(),
+            capacity,
+        }
+    }
+
+    /// True the first time an id is seen.
+    fn first_time(&mut self, id: Uuid) -> bool {
+        if !self.set.insert(id) {
+            return false;
+        }
+        self.order.push_back(id);
+        if self.order.len() > self.capacity {
+            if let Some(old) = self.order.pop_front() {
+                self.set.remove(&old);
+            }
+        }
+        true
+    }
+
+    fn forget(&mut self, id: &Uuid) {
+        self.set.remove(id);
+    }
+}
+
+/// Consumes `topics` as consumer group `group` until `handler` fails or `stop` resolves. Each
+/// envelope's offset is committed after `handler` returned Ok; an envelope whose event id was
+/// already handled is skipped (and committed).
+pub async fn consume<F, Fut>(
+    brokers: &str,
+    group: &str,
+    topics: &[&str],
+    mut handler: F,
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<(), EventError>
+where
+    F: FnMut(Envelope) -> Fut,
+    Fut: std::future::Future<Output = Result<(), EventError>>,
+{
+    let consumer: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .map_err(unavailable)?;
+    consumer.subscribe(topics).map_err(unavailable)?;
+    let mut seen = RecentIds::new(100_000);
+    let mut stream = consumer.stream();
+    tokio::pin!(stop);
+    loop {
+        let message = tokio::select! {
+            _ = &mut stop => return Ok(()),
+            m = stream.next() => match m {
+                Some(m) => m.map_err(unavailable)?,
+                None => return Ok(()),
+            },
+        };
+        let id = message
+            .headers()
+            .and_then(|h| {
+                h.iter()
+                    .find(|h| h.key == EVENT_ID_HEADER)
+                    .and_then(|h| h.value)
+            })
+            .and_then(|v| std::str::from_utf8(v).ok())
+            .and_then(|v| Uuid::parse_str(v).ok());
+        let envelope = Envelope {
+            id: id.unwrap_or_else(Uuid::nil),
+            topic: message.topic().to_owned(),
+            key: message
+                .key()
+                .map(|k| String::from_utf8_lossy(k).into_owned())
+                .unwrap_or_default(),
+            payload: message.payload().map(<[u8]>::to_vec).unwrap_or_default(),
+        };
+        let fresh = id.is_none_or(|id| seen.first_time(id));
+        if fresh {
+            if let Err(e) = handler(envelope).await {
+                if let Some(id) = id {
+                    seen.forget(&id);
+                }
+                return Err(e);
+            }
+        }
+        consumer
+            .commit_message(&message, CommitMode::Sync)
+            .map_err(unavailable)?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recent_ids_forget_the_oldest() {
+        let mut r = RecentIds::new(2);
+        let (a, b, c) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        assert!(r.first_time(a) && r.first_time(b));
+        assert!(!r.first_time(a));
+        assert!(r.first_time(c));
+        assert!(r.first_time(a), "a fell out of the window");
+    }
+}
