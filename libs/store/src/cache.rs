@@ -132,7 +132,7 @@ impl MetadataStore for CachedMetadataStore {
     async fn outbox_pending(&self, limit: u32) -> Result<Vec<(i64, Envelope)>, StoreError> {
         self.inner.outbox_pending(limit).await
     }
-    async fn outbox_mark_sent(&self, ids: &[i64]) -> Result<(), StoreError> {
-        self.inner.outbox_mark_sent(ids).await
+    async fn outbox_batch(&self, limit: u32) -> Result<Option<Box<dyn OutboxBatch>>, StoreError> {
+        self.inner.outbox_batch(limit).await
     }
 }

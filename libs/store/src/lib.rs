@@ -24,7 +24,7 @@ pub use cache::CachedMetadataStore;
 pub use error::StoreError;
 pub use gc::collect_garbage;
 pub use meta::{
-    ChildRow, Content, DeleteRequest, Kind, MetadataStore, Pod, Resource, WriteRequest,
+    ChildRow, Content, DeleteRequest, Kind, MetadataStore, OutboxBatch, Pod, Resource, WriteRequest,
 };
 pub use outbox::{relay_batch, run_relay};
 pub use pg::{PgMetadataStore, PgSettings};

@@ -121,7 +121,20 @@ pub trait MetadataStore: Send + Sync + 'static {
     async fn garbage(&self, before_ms: i64, limit: u32) -> Result<Vec<String>, StoreError>;
     async fn forget_garbage(&self, keys: &[String]) -> Result<(), StoreError>;
 
-    /// Unsent outbox rows, oldest first, as (row id, envelope).
+    /// Unsent outbox rows, oldest first, as (row id, envelope): a read-only look at the
+    /// backlog.
     async fn outbox_pending(&self, limit: u32) -> Result<Vec<(i64, Envelope)>, StoreError>;
-    async fn outbox_mark_sent(&self, ids: &[i64]) -> Result<(), StoreError>;
+    /// Takes the relay lease and returns up to `limit` unsent events, oldest first; `None`
+    /// while another relay (another replica) holds the lease. Only one relay publishes at a
+    /// time, which keeps the bus in commit order. The lease ends when the batch is completed
+    /// or dropped; rows not marked sent are published again by the next lease holder.
+    async fn outbox_batch(&self, limit: u32) -> Result<Option<Box<dyn OutboxBatch>>, StoreError>;
+}
+
+/// Events leased to one relay.
+#[async_trait::async_trait]
+pub trait OutboxBatch: Send {
+    fn events(&self) -> &[(i64, Envelope)];
+    /// Marks the given rows sent and releases the lease.
+    async fn complete(self: Box<Self>, sent: &[i64]) -> Result<(), StoreError>;
 }

@@ -30,22 +30,24 @@ pub async fn run_relay(
     }
 }
 
-/// Publishes one batch; returns how many rows were sent.
+/// Publishes one batch if this relay gets the lease; returns how many events were sent.
 pub async fn relay_batch(meta: &dyn MetadataStore, bus: &dyn EventBus) -> Result<usize, String> {
-    let batch = meta.outbox_pending(256).await.map_err(|e| e.to_string())?;
-    let mut sent = Vec::with_capacity(batch.len());
-    for (id, envelope) in &batch {
+    let Some(batch) = meta.outbox_batch(256).await.map_err(|e| e.to_string())? else {
+        return Ok(0);
+    };
+    let mut sent = Vec::with_capacity(batch.events().len());
+    let mut failure = None;
+    for (id, envelope) in batch.events() {
+        // Stop at the first failure so per-key order is kept; what did go out is marked.
         if let Err(e) = bus.publish(envelope).await {
-            // Stop at the first failure so per-key order is kept; mark what did go out.
-            meta.outbox_mark_sent(&sent)
-                .await
-                .map_err(|e| e.to_string())?;
-            return Err(e.to_string());
+            failure = Some(e.to_string());
+            break;
         }
         sent.push(*id);
     }
-    meta.outbox_mark_sent(&sent)
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(sent.len())
+    batch.complete(&sent).await.map_err(|e| e.to_string())?;
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(sent.len()),
+    }
 }

@@ -364,28 +364,68 @@ impl MetadataStore for PgMetadataStore {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                let id: String = r.try_get("event_id")?;
-                Ok((
-                    r.try_get("id")?,
-                    Envelope {
-                        id: Uuid::parse_str(&id).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                        topic: r.try_get("topic")?,
-                        key: r.try_get("key")?,
-                        payload: r.try_get("payload")?,
-                    },
-                ))
-            })
-            .collect()
+        rows.iter().map(envelope_from_row).collect()
     }
 
-    async fn outbox_mark_sent(&self, ids: &[i64]) -> Result<(), StoreError> {
+    async fn outbox_batch(&self, limit: u32) -> Result<Option<Box<dyn OutboxBatch>>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let leased: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+            .bind(RELAY_LOCK)
+            .fetch_one(&mut *tx)
+            .await?;
+        if !leased {
+            return Ok(None);
+        }
+        let rows = sqlx::query(
+            "SELECT id, event_id, topic, key, payload FROM outbox WHERE sent_ms IS NULL ORDER BY id LIMIT $1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await?;
+        let events = rows
+            .iter()
+            .map(envelope_from_row)
+            .collect::<Result<_, _>>()?;
+        Ok(Some(Box::new(PgBatch { tx, events })))
+    }
+}
+
+/// Advisory lock key of the outbox relay lease ("podplane relay").
+const RELAY_LOCK: i64 = 0x706f_6470_6c61_6e65;
+
+/// A lease held as an open transaction: it ends at commit, or at rollback when dropped (or when
+/// the replica holding it dies and its connection closes).
+struct PgBatch {
+    tx: Transaction<'static, Postgres>,
+    events: Vec<(i64, Envelope)>,
+}
+
+#[async_trait::async_trait]
+impl OutboxBatch for PgBatch {
+    fn events(&self) -> &[(i64, Envelope)] {
+        &self.events
+    }
+
+    async fn complete(mut self: Box<Self>, sent: &[i64]) -> Result<(), StoreError> {
         sqlx::query("UPDATE outbox SET sent_ms = $1 WHERE id = ANY($2)")
             .bind(now_ms())
-            .bind(ids)
-            .execute(&self.pool)
+            .bind(sent)
+            .execute(&mut *self.tx)
             .await?;
+        self.tx.commit().await?;
         Ok(())
     }
+}
+
+fn envelope_from_row(r: &PgRow) -> Result<(i64, Envelope), StoreError> {
+    let id: String = r.try_get("event_id")?;
+    Ok((
+        r.try_get("id")?,
+        Envelope {
+            id: Uuid::parse_str(&id).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            topic: r.try_get("topic")?,
+            key: r.try_get("key")?,
+            payload: r.try_get("payload")?,
+        },
+    ))
 }

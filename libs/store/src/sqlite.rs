@@ -351,17 +351,38 @@ impl MetadataStore for SqliteMetadataStore {
             .collect()
     }
 
-    async fn outbox_mark_sent(&self, ids: &[i64]) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
+    async fn outbox_batch(&self, limit: u32) -> Result<Option<Box<dyn OutboxBatch>>, StoreError> {
+        // One process, one relay: the lease is implicit.
+        let events = self.outbox_pending(limit).await?;
+        Ok(Some(Box::new(SqliteBatch {
+            events,
+            write: self.write.clone(),
+        })))
+    }
+}
+
+struct SqliteBatch {
+    events: Vec<(i64, Envelope)>,
+    write: SqlitePool,
+}
+
+#[async_trait::async_trait]
+impl OutboxBatch for SqliteBatch {
+    fn events(&self) -> &[(i64, Envelope)] {
+        &self.events
+    }
+
+    async fn complete(self: Box<Self>, sent: &[i64]) -> Result<(), StoreError> {
+        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
         let now = now_ms();
-        for id in ids {
+        for id in sent {
             sqlx::query("UPDATE outbox SET sent_ms = ? WHERE id = ?")
                 .bind(now)
                 .bind(id)
-                .execute(&mut *tx.0)
+                .execute(&mut *tx)
                 .await?;
         }
-        tx.0.commit().await?;
+        tx.commit().await?;
         Ok(())
     }
 }

@@ -202,11 +202,24 @@ async fn superseded_and_orphaned_blobs_become_garbage(store: &dyn MetadataStore)
 async fn outbox_is_drained_in_order(store: &dyn MetadataStore) {
     store.create_pod("g", None).await.unwrap();
     store.write(doc("/g/1", None)).await.unwrap();
-    let pending = store.outbox_pending(10_000).await.unwrap();
-    assert!(!pending.is_empty());
-    let ids: Vec<i64> = pending.iter().map(|(id, _)| *id).collect();
+    let batch = store.outbox_batch(10_000).await.unwrap().expect("lease");
+    let ids: Vec<i64> = batch.events().iter().map(|(id, _)| *id).collect();
+    assert!(!ids.is_empty());
     assert!(ids.windows(2).all(|w| w[0] < w[1]));
-    store.outbox_mark_sent(&ids).await.unwrap();
+    assert_eq!(store.outbox_pending(10_000).await.unwrap().len(), ids.len());
+    // Only a prefix went out: the rest stays for the next batch, in order.
+    batch.complete(&ids[..1]).await.unwrap();
+    let rest: Vec<i64> = store
+        .outbox_pending(10_000)
+        .await
+        .unwrap()
+        .iter()
+        .map(|(id, _)| *id)
+        .collect();
+    assert_eq!(rest, ids[1..].to_vec());
+    let batch = store.outbox_batch(10_000).await.unwrap().expect("lease");
+    let again: Vec<i64> = batch.events().iter().map(|(id, _)| *id).collect();
+    batch.complete(&again).await.unwrap();
     assert!(store.outbox_pending(10_000).await.unwrap().is_empty());
 }
 
@@ -342,6 +355,21 @@ async fn postgres_metadata_store_meets_the_contract() {
     let store = PgMetadataStore::connect(&PgSettings::new(&url), BASE).unwrap();
     store.migrate().await.unwrap();
     run_contract(Arc::new(store)).await;
+
+    // Replicas share the outbox: one relay lease at a time, released at completion.
+    let second = PgMetadataStore::connect(&PgSettings::new(&url), BASE).unwrap();
+    let store = PgMetadataStore::connect(&PgSettings::new(&url), BASE).unwrap();
+    let lease = store
+        .outbox_batch(10)
+        .await
+        .unwrap()
+        .expect("first relay gets the lease");
+    assert!(
+        second.outbox_batch(10).await.unwrap().is_none(),
+        "second relay must wait"
+    );
+    lease.complete(&[]).await.unwrap();
+    assert!(second.outbox_batch(10).await.unwrap().is_some());
     sqlx::query(&format!("DROP DATABASE {db} WITH (FORCE)"))
         .execute(&mut admin)
         .await
