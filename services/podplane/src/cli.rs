@@ -1,0 +1,179 @@
+//! Command-line flags, each with an environment fallback (ESS names where ESS has one).
+
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "podplane",
+    version,
+    about = "A Solid server speaking the ESS data-plane surface"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run the whole server in one process: blobs on disk, metadata in SQLite (embedded mode).
+    Serve(ServeArgs),
+    /// Run one stateless Pod Storage replica: metadata in PostgreSQL, blobs in S3, events to
+    /// Kafka (distributed mode). Run as many as you like behind a load balancer.
+    Storage(StorageArgs),
+    /// Apply the storage database schema and exit (for operators who keep DDL credentials
+    /// apart from the service's; start replicas with --no-migrate then).
+    Migrate(DatabaseArgs),
+    /// Administer pods (offline, against the data directory or the database).
+    Pod {
+        #[command(subcommand)]
+        command: PodCommand,
+    },
+}
+
+/// Settings every HTTP-serving mode shares.
+#[derive(Args, Clone)]
+pub struct HttpArgs {
+    /// Address to listen on.
+    #[arg(long, env = "PODPLANE_LISTEN", default_value = "127.0.0.1:3000")]
+    pub listen: SocketAddr,
+    /// Public base URL of the server (what clients see, e.g. behind a TLS proxy). Defaults to
+    /// http://{listen}.
+    #[arg(long, env = "PODPLANE_BASE_URL")]
+    pub base_url: Option<String>,
+    /// Largest non-RDF request body, in bytes.
+    #[arg(long, env = "PODPLANE_MAX_BODY_BYTES", default_value_t = 10 * 1024 * 1024 * 1024)]
+    pub max_body_bytes: u64,
+    /// Largest RDF or patch body, in bytes (these are parsed in memory).
+    #[arg(long, env = "PODPLANE_MAX_RDF_BYTES", default_value_t = 16 * 1024 * 1024)]
+    pub max_rdf_bytes: u64,
+    /// Remote JSON-LD contexts that may be fetched and cached (comma-separated URLs). Any other
+    /// remote context in client JSON-LD is refused.
+    #[arg(long, env = "PODPLANE_JSONLD_CONTEXT_ALLOW", value_delimiter = ',')]
+    pub jsonld_context_allow: Vec<String>,
+    /// Seconds a superseded or orphaned blob is kept before garbage collection removes it.
+    #[arg(long, env = "PODPLANE_GC_GRACE_SECS", default_value_t = 300)]
+    pub gc_grace_secs: u64,
+    /// Seconds between garbage-collection passes.
+    #[arg(long, env = "PODPLANE_GC_INTERVAL_SECS", default_value_t = 60)]
+    pub gc_interval_secs: u64,
+    /// Memory, in bytes, for each cache: resource rows (embedded mode only) and rendered
+    /// representations (conversions, container listings).
+    #[arg(long, env = "PODPLANE_CACHE_BYTES", default_value_t = 32 * 1024 * 1024)]
+    pub cache_bytes: u64,
+    /// Shut down when standard input closes: lets a supervising process (the test harness)
+    /// guarantee the server never outlives it.
+    #[arg(long, hide = true)]
+    pub exit_on_stdin_eof: bool,
+}
+
+impl HttpArgs {
+    pub fn base_url(&self) -> String {
+        self.base_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+            .trim_end_matches('/')
+            .to_owned()
+    }
+}
+
+#[derive(Args, Clone)]
+pub struct DataArgs {
+    /// Directory holding the SQLite database and the blobs (embedded mode).
+    #[arg(long, env = "PODPLANE_DATA_DIR", default_value = "./podplane-data")]
+    pub data_dir: PathBuf,
+}
+
+#[derive(Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub http: HttpArgs,
+    #[command(flatten)]
+    pub data: DataArgs,
+}
+
+#[derive(Args, Clone)]
+pub struct DatabaseArgs {
+    /// PostgreSQL URL of the storage database (`postgres://user:pass@host:5432/podplane_storage`).
+    #[arg(long, env = "PODPLANE_DATABASE_URL")]
+    pub database_url: String,
+    /// Pooled connections per replica.
+    #[arg(long, env = "PODPLANE_DATABASE_MAX_CONNECTIONS", default_value_t = 16)]
+    pub database_max_connections: u32,
+    /// Milliseconds a statement may run before PostgreSQL cancels it.
+    #[arg(
+        long,
+        env = "PODPLANE_DATABASE_STATEMENT_TIMEOUT_MS",
+        default_value_t = 5000
+    )]
+    pub database_statement_timeout_ms: u64,
+}
+
+#[derive(Args)]
+pub struct StorageArgs {
+    #[command(flatten)]
+    pub http: HttpArgs,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Do not apply migrations at start-up (run `podplane migrate` separately).
+    #[arg(long, env = "PODPLANE_NO_MIGRATE")]
+    pub no_migrate: bool,
+    /// S3 bucket holding resource content.
+    #[arg(long, env = "PODPLANE_S3_BUCKET")]
+    pub s3_bucket: String,
+    /// Prefix for every object key, so deployments can share a bucket.
+    #[arg(long, env = "PODPLANE_S3_PREFIX", default_value = "")]
+    pub s3_prefix: String,
+    /// Endpoint of an S3-compatible server (default: AWS S3 for the region).
+    #[arg(long, env = "PODPLANE_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+    /// Path-style addressing (endpoint/bucket/key), which most S3-compatible servers need.
+    #[arg(long, env = "PODPLANE_S3_PATH_STYLE")]
+    pub s3_path_style: bool,
+    /// Region (default: the AWS provider chain's, e.g. AWS_REGION).
+    #[arg(long, env = "PODPLANE_S3_REGION")]
+    pub s3_region: Option<String>,
+    /// Kafka bootstrap servers (`host:port,host:port`).
+    #[arg(long, env = "KAFKA_BOOTSTRAP_SERVERS")]
+    pub kafka_bootstrap_servers: String,
+    /// Partitions of topics this service creates at start-up.
+    #[arg(long, env = "PODPLANE_KAFKA_PARTITIONS", default_value_t = 6)]
+    pub kafka_partitions: i32,
+}
+
+/// Which store an administrative command works on.
+#[derive(Args, Clone)]
+pub struct AdminTarget {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Work on a distributed deployment's database instead of a data directory.
+    #[arg(long, env = "PODPLANE_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Public base URL of the server (IRIs in the events this command emits).
+    #[arg(
+        long,
+        env = "PODPLANE_BASE_URL",
+        default_value = "http://127.0.0.1:3000"
+    )]
+    pub base_url: String,
+}
+
+#[derive(Subcommand)]
+pub enum PodCommand {
+    /// Create a pod at {base}/{name}/.
+    Create {
+        /// Pod name: lower-case letters, digits and '-', starting with a letter or digit.
+        name: String,
+        /// WebID of the pod's owner.
+        #[arg(long)]
+        owner: Option<String>,
+        #[command(flatten)]
+        target: AdminTarget,
+    },
+    /// List the pods.
+    List {
+        #[command(flatten)]
+        target: AdminTarget,
+    },
+}

@@ -1,0 +1,80 @@
+//! Distributed mode: one stateless Pod Storage replica over PostgreSQL, S3 and Kafka. Nothing
+//! lives in the replica: any number can run, and any can die at any time.
+
+use crate::cli::{DatabaseArgs, StorageArgs};
+use crate::runtime::{self, Workers};
+use anyhow::Context;
+use podplane_events::{ensure_topics, KafkaBus, RESOURCE_TOPIC};
+use podplane_store::{PgMetadataStore, PgSettings, S3BlobStore, S3Settings};
+use std::sync::Arc;
+use std::time::Duration;
+
+fn pg(args: &DatabaseArgs, base_url: &str) -> anyhow::Result<PgMetadataStore> {
+    let mut settings = PgSettings::new(&args.database_url);
+    settings.max_connections = args.database_max_connections;
+    settings.statement_timeout = Duration::from_millis(args.database_statement_timeout_ms);
+    Ok(PgMetadataStore::connect(&settings, base_url)?)
+}
+
+/// `podplane migrate`.
+pub async fn migrate(args: &DatabaseArgs) -> anyhow::Result<()> {
+    pg(args, "")?
+        .migrate()
+        .await
+        .context("applying the storage database schema")?;
+    println!("storage database schema is up to date");
+    Ok(())
+}
+
+pub async fn storage(args: StorageArgs) -> anyhow::Result<()> {
+    let base = args.http.base_url();
+    let meta = pg(&args.database, &base)?;
+    if !args.no_migrate {
+        // Several replicas may start together: migrations take a lock, so one applies them and
+        // the others find them applied. A database that is not up yet gets a short grace.
+        let mut attempt = 0;
+        loop {
+            match meta.migrate().await {
+                Ok(()) => break,
+                Err(e) if attempt < 20 => {
+                    attempt += 1;
+                    tracing::warn!(error = %e, "database not ready for migrations; retrying");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                Err(e) => return Err(e).context("applying the storage database schema"),
+            }
+        }
+    }
+    let mut s3 = S3Settings::new(&args.s3_bucket);
+    s3.prefix = args.s3_prefix.clone();
+    s3.endpoint = args.s3_endpoint.clone();
+    s3.path_style = args.s3_path_style;
+    s3.region = args.s3_region.clone();
+    let blobs = Arc::new(S3BlobStore::connect(&s3).await);
+    let state = runtime::storage_state(&args.http, Arc::new(meta), blobs);
+
+    let brokers = args.kafka_bootstrap_servers.clone();
+    let bus = Arc::new(KafkaBus::connect(&brokers)?);
+    let partitions = args.kafka_partitions;
+    // Writes never wait for Kafka: the relay starts once the topics exist, and until then (or
+    // during any broker outage) events wait in the outbox.
+    let topics_ready = async move {
+        loop {
+            match ensure_topics(&brokers, &[RESOURCE_TOPIC], partitions).await {
+                Ok(()) => return,
+                Err(e) => tracing::warn!(error = %e, "cannot create Kafka topics yet; retrying"),
+            }
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+    };
+    let mut workers = Workers::new();
+    workers.relay(&state, bus, topics_ready);
+    workers.gc(&state, &args.http);
+    runtime::serve(
+        &args.http,
+        podplane_storage::router(state),
+        workers,
+        "distributed mode, storage",
+    )
+    .await
+}

@@ -1,0 +1,184 @@
+//! What every mode shares: the storage service state from flags, the background workers
+//! (outbox relay, blob GC), serving with graceful shutdown, and administrative store access.
+
+use crate::cli::{AdminTarget, HttpArgs};
+use anyhow::{bail, Context};
+use podplane_events::EventBus;
+use podplane_storage::{AppState, StorageConfig};
+use podplane_store::{
+    collect_garbage, run_relay, BlobStore, MetadataStore, PgMetadataStore, PgSettings,
+    SqliteMetadataStore,
+};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+pub fn storage_state(
+    http: &HttpArgs,
+    meta: Arc<dyn MetadataStore>,
+    blobs: Arc<dyn BlobStore>,
+) -> AppState {
+    let mut config = StorageConfig::new(&http.base_url());
+    config.max_body_bytes = http.max_body_bytes;
+    config.max_rdf_bytes = http.max_rdf_bytes;
+    config.jsonld_context_allow = http.jsonld_context_allow.clone();
+    config.rendered_cache_bytes = http.cache_bytes;
+    AppState::new(config, meta, blobs)
+}
+
+/// Background work that stops when `stop` flips to true.
+pub struct Workers {
+    stop: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Workers {
+    pub fn new() -> Self {
+        Self {
+            stop: watch::channel(false).0,
+            tasks: Vec::new(),
+        }
+    }
+
+    fn stopped(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut rx = self.stop.subscribe();
+        async move {
+            let _ = rx.wait_for(|s| *s).await;
+        }
+    }
+
+    /// The outbox relay: publishes committed events to `bus`, once `ready` (e.g. topics
+    /// created) has completed.
+    pub fn relay(
+        &mut self,
+        state: &AppState,
+        bus: Arc<dyn EventBus>,
+        ready: impl std::future::Future<Output = ()> + Send + 'static,
+    ) {
+        let (meta, wake) = (state.meta.clone(), state.outbox_wake.clone());
+        let (stopped_early, stopped) = (self.stopped(), self.stopped());
+        self.tasks.push(tokio::spawn(async move {
+            tokio::select! {
+                _ = ready => run_relay(meta, bus, wake, Duration::from_secs(1), stopped).await,
+                _ = stopped_early => {}
+            }
+        }));
+    }
+
+    /// Blob garbage collection every `interval`, keeping garbage for `grace`.
+    pub fn gc(&mut self, state: &AppState, http: &HttpArgs) {
+        let (meta, blobs) = (state.meta.clone(), state.blobs.clone());
+        let grace_ms = i64::try_from(http.gc_grace_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
+        let interval = Duration::from_secs(http.gc_interval_secs.max(1));
+        let stopped = self.stopped();
+        self.tasks.push(tokio::spawn(async move {
+            tokio::pin!(stopped);
+            loop {
+                match collect_garbage(meta.as_ref(), blobs.as_ref(), grace_ms).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(removed = n, "blob garbage collected"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "blob garbage collection failed; will retry")
+                    }
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(interval) => {}
+                    _ = &mut stopped => return,
+                }
+            }
+        }));
+    }
+
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}
+
+/// Serves `router` until SIGINT/SIGTERM (or stdin EOF when asked), draining in-flight
+/// requests, then stops the workers.
+pub async fn serve(
+    http: &HttpArgs,
+    router: axum::Router,
+    workers: Workers,
+    mode: &str,
+) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(http.listen)
+        .await
+        .with_context(|| format!("binding {}", http.listen))?;
+    tracing::info!(listen = %listener.local_addr()?, base_url = %http.base_url(), "podplane serving ({mode})");
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown_signal(http.exit_on_stdin_eof))
+        .await
+        .context("serving")?;
+    workers.shutdown().await;
+    Ok(())
+}
+
+async fn shutdown_signal(on_stdin_eof: bool) {
+    let stdin_eof = async {
+        if !on_stdin_eof {
+            return std::future::pending::<()>().await;
+        }
+        let mut sink = Vec::new();
+        let _ = tokio::io::AsyncReadExt::read_to_end(&mut tokio::io::stdin(), &mut sink).await;
+    };
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! { _ = ctrl_c => {}, _ = term => {}, _ = stdin_eof => {} }
+    tracing::info!("shutting down: draining in-flight requests");
+}
+
+/// Pod names become the first path segment and, later, host names: keep them DNS-safe.
+pub fn check_pod_name(name: &str) -> anyhow::Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 63
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+        && !matches!(name, "health" | "metrics");
+    if !ok {
+        bail!("invalid pod name {name:?}: use 1-63 lower-case letters, digits and '-', not starting or ending with '-'");
+    }
+    Ok(())
+}
+
+/// The metadata store an administrative command works on, and the base URL for its events.
+pub async fn admin_store(target: &AdminTarget) -> anyhow::Result<(Arc<dyn MetadataStore>, String)> {
+    let base = target.base_url.trim_end_matches('/').to_owned();
+    let meta: Arc<dyn MetadataStore> = match &target.database_url {
+        Some(url) => {
+            let store = PgMetadataStore::connect(&PgSettings::new(url), &base)?;
+            store
+                .migrate()
+                .await
+                .context("applying the database schema")?;
+            Arc::new(store)
+        }
+        None => {
+            let dir = &target.data.data_dir;
+            tokio::fs::create_dir_all(dir)
+                .await
+                .with_context(|| format!("creating data directory {}", dir.display()))?;
+            Arc::new(
+                SqliteMetadataStore::open(&dir.join("metadata.sqlite"), &base)
+                    .await
+                    .context("opening the metadata database")?,
+            )
+        }
+    };
+    Ok((meta, base))
+}
