@@ -27,6 +27,8 @@ echo "== cargo test"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 cargo test --workspace --locked 2>&1 | tee "$log"
+echo "== the black-box protocol suite again, against distributed mode"
+PODPLANE_TEST_MODE=distributed cargo test --locked -p podplane --test protocol 2>&1 | tee -a "$log"
 # One closing line for the whole run (cargo's own last line is the doc-test summary of the
 # last crate, which usually counts zero).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }

@@ -1,25 +1,74 @@
-//! Runs the real `podplane` binary on a free loopback port and talks to it over HTTP.
+//! Runs the real `podplane` binary on free loopback ports and talks to it over HTTP.
+//!
+//! `PODPLANE_TEST_MODE` picks the mode the whole suite runs against: `embedded` (default: one
+//! `podplane serve` on a fresh data directory) or `distributed` (two `podplane storage`
+//! replicas on a fresh PostgreSQL database, a fresh S3 key prefix and the Kafka broker, behind
+//! a round-robin TCP proxy in this process; scripts/dev-services.sh provides the services).
 //!
 //! One shared server serves most tests, each in pods of its own; tests that need special
-//! settings or restarts start their own. A server exits when the test process does (its stdin
+//! settings or restarts start their own. Servers exit when the test process does (their stdin
 //! closes), so no run leaves processes behind.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_podplane");
 
+/// The services a distributed-mode server uses (from scripts/dev-services.sh's exports).
+#[derive(Clone)]
+struct Infra {
+    pg_admin_url: String,
+    s3_endpoint: String,
+    s3_bucket: String,
+    kafka: String,
+}
+
+fn infra() -> Option<&'static Infra> {
+    static INFRA: OnceLock<Option<Infra>> = OnceLock::new();
+    INFRA
+        .get_or_init(|| {
+            if std::env::var("PODPLANE_TEST_MODE").as_deref() != Ok("distributed") {
+                return None;
+            }
+            let var = |name: &str| {
+                std::env::var(name).unwrap_or_else(|_| {
+                    panic!("PODPLANE_TEST_MODE=distributed needs {name}: run scripts/dev-services.sh up")
+                })
+            };
+            Some(Infra {
+                pg_admin_url: var("PODPLANE_TEST_PG_URL"),
+                s3_endpoint: var("PODPLANE_TEST_S3_ENDPOINT"),
+                s3_bucket: var("PODPLANE_TEST_S3_BUCKET"),
+                kafka: var("PODPLANE_TEST_KAFKA"),
+            })
+        })
+        .as_ref()
+}
+
+/// Where one server keeps its state.
+enum Backing {
+    Disk {
+        dir: tempfile::TempDir,
+    },
+    Distributed {
+        database_url: String,
+        s3_prefix: String,
+    },
+}
+
 pub struct Server {
     pub base: String,
+    /// What clients talk to: the server itself, or the proxy in front of the replicas.
     pub addr: SocketAddr,
-    pub data_dir: PathBuf,
-    _tmp: Option<tempfile::TempDir>,
-    child: std::sync::Mutex<Option<Child>>,
+    /// The processes' own addresses (one in embedded mode, two replicas in distributed mode).
+    pub replicas: Vec<SocketAddr>,
+    backing: Backing,
+    children: Mutex<Vec<Child>>,
     extra: Vec<String>,
 }
 
@@ -28,87 +77,130 @@ fn free_addr() -> SocketAddr {
     l.local_addr().expect("local addr")
 }
 
-impl Server {
-    /// Starts a server on a fresh data directory with extra `serve` flags.
-    pub fn start(extra: &[&str]) -> Server {
-        let tmp = tempfile::tempdir().expect("tempdir");
-        let data_dir = tmp.path().to_path_buf();
-        let mut s = Server::start_in(&data_dir, extra);
-        s._tmp = Some(tmp);
-        s
-    }
+fn psql(admin_url: &str, sql: &str) {
+    let out = Command::new("psql")
+        .arg(admin_url)
+        .arg("-qc")
+        .arg(sql)
+        .output()
+        .expect("run psql");
+    assert!(
+        out.status.success(),
+        "psql {sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
 
-    /// Starts a server on an existing data directory (for restart tests).
-    pub fn start_in(data_dir: &Path, extra: &[&str]) -> Server {
-        let addr = free_addr();
+static SERVERS: AtomicUsize = AtomicUsize::new(0);
+
+impl Server {
+    /// Starts a server (embedded or distributed, per `PODPLANE_TEST_MODE`) on fresh state with
+    /// extra flags for every process.
+    pub fn start(extra: &[&str]) -> Server {
+        let n = SERVERS.fetch_add(1, Ordering::SeqCst);
+        let (backing, replicas) = match infra() {
+            None => (
+                Backing::Disk {
+                    dir: tempfile::tempdir().expect("tempdir"),
+                },
+                vec![free_addr()],
+            ),
+            Some(infra) => {
+                let db = format!("podplane_t_{}_{n}", std::process::id());
+                psql(&infra.pg_admin_url, &format!("CREATE DATABASE {db}"));
+                let database_url = match infra.pg_admin_url.rsplit_once('/') {
+                    Some((server, _)) => format!("{server}/{db}"),
+                    None => panic!("PODPLANE_TEST_PG_URL must name a database"),
+                };
+                let s3_prefix = format!("t-{}-{n}-{}/", std::process::id(), now_nanos());
+                (
+                    Backing::Distributed {
+                        database_url,
+                        s3_prefix,
+                    },
+                    vec![free_addr(), free_addr()],
+                )
+            }
+        };
+        let addr = if replicas.len() == 1 {
+            replicas[0]
+        } else {
+            round_robin_proxy(replicas.clone())
+        };
         let server = Server {
             base: format!("http://{addr}"),
             addr,
-            data_dir: data_dir.to_path_buf(),
-            _tmp: None,
-            child: std::sync::Mutex::new(None),
+            replicas,
+            backing,
+            children: Mutex::new(Vec::new()),
             extra: extra.iter().map(|s| s.to_string()).collect(),
         };
         server.spawn();
         server
     }
 
-    fn spawn(&self) {
+    pub fn is_distributed(&self) -> bool {
+        matches!(self.backing, Backing::Distributed { .. })
+    }
+
+    fn command(&self, listen: SocketAddr) -> Command {
         let mut cmd = Command::new(BIN);
-        cmd.arg("serve")
-            .arg("--listen")
-            .arg(self.addr.to_string())
-            .arg("--data-dir")
-            .arg(&self.data_dir)
-            .arg("--base-url")
-            .arg(&self.base)
-            .arg("--exit-on-stdin-eof")
+        match &self.backing {
+            Backing::Disk { dir } => {
+                cmd.arg("serve").arg("--data-dir").arg(dir.path());
+            }
+            Backing::Distributed {
+                database_url,
+                s3_prefix,
+            } => {
+                let infra = infra().expect("distributed mode");
+                cmd.arg("storage")
+                    .args(["--database-url", database_url])
+                    .args(["--s3-bucket", &infra.s3_bucket, "--s3-prefix", s3_prefix])
+                    .args(["--s3-endpoint", &infra.s3_endpoint, "--s3-path-style"])
+                    .args(["--kafka-bootstrap-servers", &infra.kafka]);
+            }
+        }
+        cmd.arg("--listen")
+            .arg(listen.to_string())
+            .args(["--base-url", &self.base, "--exit-on-stdin-eof"])
             .args(&self.extra)
             .env("PODPLANE_LOG", "warn")
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit());
-        let child = cmd.spawn().expect("spawn podplane serve");
-        *self.child.lock().unwrap() = Some(child);
-        self.wait_ready();
+        cmd
     }
 
-    fn wait_ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Ok(mut s) = TcpStream::connect(self.addr) {
-                let _ = s.write_all(
-                    b"GET /health/ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-                );
-                let mut buf = String::new();
-                let _ = s.read_to_string(&mut buf);
-                if buf.starts_with("HTTP/1.1 200") {
-                    return;
-                }
-            }
-            std::thread::sleep(Duration::from_millis(20));
+    fn spawn(&self) {
+        let mut children = self.children.lock().unwrap();
+        for listen in &self.replicas {
+            children.push(self.command(*listen).spawn().expect("spawn podplane"));
         }
-        panic!("podplane did not become ready at {}", self.addr);
+        drop(children);
+        for listen in &self.replicas {
+            wait_ready(*listen);
+        }
     }
 
-    pub fn pid(&self) -> u32 {
-        self.child
+    pub fn pids(&self) -> Vec<u32> {
+        self.children
             .lock()
             .unwrap()
-            .as_ref()
-            .map(|c| c.id())
-            .expect("server running")
+            .iter()
+            .map(Child::id)
+            .collect()
     }
 
-    /// SIGKILL, no chance to clean up: what a crash looks like.
+    /// SIGKILL to every process, no chance to clean up: what a crash looks like.
     pub fn kill9(&self) {
-        if let Some(mut c) = self.child.lock().unwrap().take() {
+        for mut c in self.children.lock().unwrap().drain(..) {
             let _ = c.kill();
             let _ = c.wait();
         }
     }
 
-    /// Starts the same server again (same port, same data) after `kill9`.
+    /// Starts the same server again (same ports, same state) after a crash.
     pub fn restart(&self) {
         self.kill9();
         self.spawn();
@@ -127,9 +219,11 @@ impl Server {
             N.fetch_add(1, Ordering::SeqCst)
         );
         let mut cmd = Command::new(BIN);
-        cmd.args(["pod", "create", &name, "--data-dir"])
-            .arg(&self.data_dir)
-            .args(["--base-url", &self.base]);
+        cmd.args(["pod", "create", &name, "--base-url", &self.base]);
+        match &self.backing {
+            Backing::Disk { dir } => cmd.arg("--data-dir").arg(dir.path()),
+            Backing::Distributed { database_url, .. } => cmd.args(["--database-url", database_url]),
+        };
         if let Some(o) = owner {
             cmd.args(["--owner", o]);
         }
@@ -142,49 +236,181 @@ impl Server {
         format!("{}/{name}/", self.base)
     }
 
-    /// Peak resident set size of the server process so far, in bytes (Linux VmHWM).
+    /// Peak resident set size of the largest server process so far, in bytes (Linux VmHWM).
     pub fn peak_rss(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
-            .expect("read /proc status");
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-            .map(|kb| kb * 1024)
-            .expect("VmHWM in /proc status")
+        self.pids()
+            .into_iter()
+            .map(|pid| {
+                let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+                    .expect("read /proc status");
+                status
+                    .lines()
+                    .find_map(|l| l.strip_prefix("VmHWM:"))
+                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+                    .map(|kb| kb * 1024)
+                    .expect("VmHWM in /proc status")
+            })
+            .max()
+            .unwrap_or(0)
     }
 
-    /// Number of blob files on disk.
+    /// Number of stored blobs (files on disk, or objects under the server's S3 prefix).
     pub fn blob_files(&self) -> usize {
-        fn count(dir: &Path) -> usize {
-            std::fs::read_dir(dir)
-                .map(|rd| {
-                    rd.flatten()
-                        .map(|e| {
-                            if e.path().is_dir() {
-                                count(&e.path())
-                            } else {
-                                1
-                            }
-                        })
-                        .sum()
-                })
-                .unwrap_or(0)
+        match &self.backing {
+            Backing::Disk { dir } => count_files(&dir.path().join("blobs")),
+            Backing::Distributed { s3_prefix, .. } => count_objects(s3_prefix),
         }
-        count(&self.data_dir.join("blobs"))
     }
+}
+
+fn now_nanos() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
+}
+
+fn wait_ready(addr: SocketAddr) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if let Ok(mut s) = TcpStream::connect(addr) {
+            let _ =
+                s.write_all(b"GET /health/ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            let mut buf = String::new();
+            let _ = s.read_to_string(&mut buf);
+            if buf.starts_with("HTTP/1.1 200") {
+                return;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("podplane did not become ready at {addr}");
+}
+
+fn count_files(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| {
+                    if e.path().is_dir() {
+                        count_files(&e.path())
+                    } else {
+                        1
+                    }
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// Lists the S3 prefix on a thread of its own (tests call this from inside a runtime).
+fn count_objects(prefix: &str) -> usize {
+    let infra = infra().expect("distributed mode").clone();
+    let prefix = prefix.to_owned();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .load()
+                .await;
+            let s3 = aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(&config)
+                    .endpoint_url(&infra.s3_endpoint)
+                    .force_path_style(true)
+                    .build(),
+            );
+            let listed = s3
+                .list_objects_v2()
+                .bucket(&infra.s3_bucket)
+                .prefix(&prefix)
+                .send()
+                .await
+                .expect("list S3");
+            listed.contents().len()
+        })
+    })
+    .join()
+    .expect("S3 listing thread")
+}
+
+/// A TCP proxy that sends each new connection to the next replica that accepts it, so a
+/// client's requests (over fresh connections) land on different replicas.
+fn round_robin_proxy(replicas: Vec<SocketAddr>) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
+    let addr = listener.local_addr().expect("proxy addr");
+    listener.set_nonblocking(true).expect("nonblocking");
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).expect("proxy listener");
+            let next = AtomicUsize::new(0);
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let start = next.fetch_add(1, Ordering::SeqCst);
+                let replicas = replicas.clone();
+                tokio::spawn(async move {
+                    for i in 0..replicas.len() {
+                        let target = replicas[(start + i) % replicas.len()];
+                        if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                            let _ =
+                                tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+    });
+    addr
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
         self.kill9();
+        if let (Backing::Distributed { database_url, .. }, Some(infra)) = (&self.backing, infra()) {
+            if let Some((_, db)) = database_url.rsplit_once('/') {
+                psql(
+                    &infra.pg_admin_url,
+                    &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
+                );
+            }
+        }
     }
 }
 
-/// The server most tests share.
+/// The server most tests share. Statics are never dropped, so a distributed run first drops
+/// the databases earlier runs' shared servers left behind.
 pub fn shared() -> &'static Server {
     static SHARED: OnceLock<Server> = OnceLock::new();
-    SHARED.get_or_init(|| Server::start(&[]))
+    SHARED.get_or_init(|| {
+        if let Some(infra) = infra() {
+            let out = Command::new("psql")
+                .arg(&infra.pg_admin_url)
+                .args([
+                    "-Atc",
+                    "SELECT datname FROM pg_database WHERE datname LIKE 'podplane_t_%'",
+                ])
+                .output()
+                .expect("run psql");
+            let mine = format!("podplane_t_{}_", std::process::id());
+            for db in String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .filter(|d| !d.starts_with(&mine))
+            {
+                psql(
+                    &infra.pg_admin_url,
+                    &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
+                );
+            }
+        }
+        Server::start(&[])
+    })
 }
 
 pub fn client() -> reqwest::Client {
