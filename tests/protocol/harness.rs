@@ -50,6 +50,93 @@ fn infra() -> Option<&'static Infra> {
         .as_ref()
 }
 
+/// Where a distributed server's connections go instead of the shared services.
+#[derive(Default)]
+pub struct Via {
+    pub postgres: Option<SocketAddr>,
+    pub s3: Option<SocketAddr>,
+    pub kafka: Option<String>,
+}
+
+/// The shared services' addresses (distributed mode), for putting proxies in front of them.
+pub fn postgres_addr() -> SocketAddr {
+    let url = &infra().expect("distributed mode").pg_admin_url;
+    let host_port = url.rsplit_once('@').map_or(url.as_str(), |(_, h)| h);
+    let host_port = host_port.split('/').next().unwrap_or(host_port);
+    host_port.parse().expect("PODPLANE_TEST_PG_URL host:port")
+}
+
+pub fn s3_addr() -> SocketAddr {
+    let endpoint = &infra().expect("distributed mode").s3_endpoint;
+    endpoint
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .parse()
+        .expect("S3 endpoint host:port")
+}
+
+/// A TCP proxy that can be cut (every connection dropped, new ones closed at once) and
+/// restored: an outage of whatever is behind it, as a client sees one.
+pub struct FaultProxy {
+    pub addr: SocketAddr,
+    up: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    connections: std::sync::Arc<Mutex<Vec<tokio::task::AbortHandle>>>,
+}
+
+impl FaultProxy {
+    pub fn start(target: SocketAddr) -> FaultProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
+        let addr = listener.local_addr().expect("proxy addr");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let up = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let connections: std::sync::Arc<Mutex<Vec<tokio::task::AbortHandle>>> = Default::default();
+        let (up2, connections2) = (up.clone(), connections.clone());
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).expect("proxy listener");
+                while let Ok((mut inbound, _)) = listener.accept().await {
+                    if !up2.load(Ordering::SeqCst) {
+                        continue; // dropped: the client sees the connection closed
+                    }
+                    let task = tokio::spawn(async move {
+                        if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                            let _ =
+                                tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                        }
+                    });
+                    connections2.lock().unwrap().push(task.abort_handle());
+                }
+            });
+        });
+        FaultProxy {
+            addr,
+            up,
+            connections,
+        }
+    }
+
+    /// A proxy to `target` when there is one (distributed mode), else `None`.
+    pub fn start_if(target: Option<SocketAddr>) -> Option<FaultProxy> {
+        target.map(FaultProxy::start)
+    }
+
+    pub fn cut(&self) {
+        self.up.store(false, Ordering::SeqCst);
+        for c in self.connections.lock().unwrap().drain(..) {
+            c.abort();
+        }
+    }
+
+    pub fn restore(&self) {
+        self.up.store(true, Ordering::SeqCst);
+    }
+}
+
 /// Where one server keeps its state.
 enum Backing {
     Disk {
@@ -58,6 +145,8 @@ enum Backing {
     Distributed {
         database_url: String,
         s3_prefix: String,
+        s3_endpoint: String,
+        kafka: String,
     },
 }
 
@@ -97,6 +186,21 @@ impl Server {
     /// Starts a server (embedded or distributed, per `PODPLANE_TEST_MODE`) on fresh state with
     /// extra flags for every process.
     pub fn start(extra: &[&str]) -> Server {
+        Server::start_with(&Via::default(), extra)
+    }
+
+    /// A distributed-mode server whose connections to PostgreSQL, S3 or Kafka go where `via`
+    /// says (fault-injecting proxies, a broker of the test's own). `None` in embedded mode,
+    /// after saying loudly that the calling test is skipped.
+    pub fn start_distributed(via: &Via, extra: &[&str]) -> Option<Server> {
+        if infra().is_none() {
+            eprintln!("SKIPPED: this test needs distributed mode (PODPLANE_TEST_MODE=distributed)");
+            return None;
+        }
+        Some(Server::start_with(via, extra))
+    }
+
+    fn start_with(via: &Via, extra: &[&str]) -> Server {
         let n = SERVERS.fetch_add(1, Ordering::SeqCst);
         let (backing, replicas) = match infra() {
             None => (
@@ -108,18 +212,23 @@ impl Server {
             Some(infra) => {
                 let db = format!("podplane_t_{}_{n}", std::process::id());
                 psql(&infra.pg_admin_url, &format!("CREATE DATABASE {db}"));
-                let database_url = match infra.pg_admin_url.rsplit_once('/') {
-                    Some((server, _)) => format!("{server}/{db}"),
-                    None => panic!("PODPLANE_TEST_PG_URL must name a database"),
-                };
-                let s3_prefix = format!("t-{}-{n}-{}/", std::process::id(), now_nanos());
-                (
-                    Backing::Distributed {
-                        database_url,
-                        s3_prefix,
+                let server = match (&via.postgres, infra.pg_admin_url.rsplit_once('/')) {
+                    (_, None) => panic!("PODPLANE_TEST_PG_URL must name a database"),
+                    (Some(proxy), Some((server, _))) => match server.rsplit_once('@') {
+                        Some((credentials, _)) => format!("{credentials}@{proxy}"),
+                        None => format!("postgres://{proxy}"),
                     },
-                    vec![free_addr(), free_addr()],
-                )
+                    (None, Some((server, _))) => server.to_owned(),
+                };
+                let backing = Backing::Distributed {
+                    database_url: format!("{server}/{db}"),
+                    s3_prefix: format!("t-{}-{n}-{}/", std::process::id(), now_nanos()),
+                    s3_endpoint: via
+                        .s3
+                        .map_or_else(|| infra.s3_endpoint.clone(), |a| format!("http://{a}")),
+                    kafka: via.kafka.clone().unwrap_or_else(|| infra.kafka.clone()),
+                };
+                (backing, vec![free_addr(), free_addr()])
             }
         };
         let addr = if replicas.len() == 1 {
@@ -152,13 +261,15 @@ impl Server {
             Backing::Distributed {
                 database_url,
                 s3_prefix,
+                s3_endpoint,
+                kafka,
             } => {
                 let infra = infra().expect("distributed mode");
                 cmd.arg("storage")
                     .args(["--database-url", database_url])
                     .args(["--s3-bucket", &infra.s3_bucket, "--s3-prefix", s3_prefix])
-                    .args(["--s3-endpoint", &infra.s3_endpoint, "--s3-path-style"])
-                    .args(["--kafka-bootstrap-servers", &infra.kafka]);
+                    .args(["--s3-endpoint", s3_endpoint, "--s3-path-style"])
+                    .args(["--kafka-bootstrap-servers", kafka]);
             }
         }
         cmd.arg("--listen")

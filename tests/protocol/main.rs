@@ -9,6 +9,7 @@ mod bad_input;
 mod containers;
 mod cors;
 mod durability;
+mod faults;
 mod headers;
 mod patch;
 mod preconditions;

@@ -65,6 +65,13 @@ impl ApiError {
         }
     }
 
+    fn source_message(&self) -> String {
+        match self {
+            ApiError::Store(StoreError::Unavailable(m)) => m.clone(),
+            other => other.to_string(),
+        }
+    }
+
     /// What the client may read. Internal details are logged, never sent.
     fn detail(&self) -> String {
         match self {
@@ -101,7 +108,10 @@ pub fn problem(status: StatusCode, detail: &str) -> Response {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        if status.is_server_error() {
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            // A backend outage: expected now and then, and the client is told to retry.
+            tracing::warn!(error = %self.source_message(), "backend unavailable");
+        } else if status.is_server_error() {
             tracing::error!(error = ?self, "request failed");
         } else {
             tracing::debug!(error = %self, "request refused");
