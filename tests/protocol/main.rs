@@ -14,4 +14,5 @@ mod headers;
 mod patch;
 mod preconditions;
 mod ranges;
+mod replicas;
 mod representations;
