@@ -4,7 +4,9 @@
 # run (these machines are noisy; only ratios within a run mean anything).
 #
 # Usage: scripts/bench.sh [seconds-per-load-test]   (default 10)
-# Needs wrk (installed from Debian's packages if missing), curl and python3.
+# Needs wrk (installed from Debian's packages if missing), curl and python3; the distributed
+# column starts PostgreSQL, Garage and Tansu with scripts/dev-services.sh (BENCH_DISTRIBUTED=0
+# skips it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION="${1:-10}"
@@ -33,28 +35,31 @@ declare -a ROWS
 row() { ROWS+=("$(printf '%-44s %14s %10s' "$1" "$2" "$3")"); }
 
 # 1. Baseline
-"$TRIVIAL" 127.0.0.1:3901 & PIDS+=($!)
-wait_ready http://127.0.0.1:3901/x
-BASE_RPS=$(wrk_run $CONNS http://127.0.0.1:3901/x | rps_of)
+"$TRIVIAL" 127.0.0.1:3951 & PIDS+=($!)
+wait_ready http://127.0.0.1:3951/x
+BASE_RPS=$(wrk_run $CONNS http://127.0.0.1:3951/x | rps_of)
 row "trivial axum handler, GET (req/s)" "$BASE_RPS" "1.00"
 
 # 2. Embedded podplane on a fresh data dir
-export PODPLANE_DATA_DIR="$WORK/data" PODPLANE_BASE_URL=http://127.0.0.1:3902 PODPLANE_LOG=warn
+export PODPLANE_DATA_DIR="$WORK/data" PODPLANE_BASE_URL=http://127.0.0.1:3952 PODPLANE_LOG=warn
 "$BIN" pod create bench >/dev/null
 START=$(date +%s%N)
-"$BIN" serve --listen 127.0.0.1:3902 & SERVER=$!; PIDS+=($SERVER)
-wait_ready http://127.0.0.1:3902/health/ready
+"$BIN" serve --listen 127.0.0.1:3952 & SERVER=$!; PIDS+=($SERVER)
+wait_ready http://127.0.0.1:3952/health/ready
 STARTUP_EMPTY_MS=$(( ($(date +%s%N) - START) / 1000000 ))
-U=http://127.0.0.1:3902/bench
+U=http://127.0.0.1:3952/bench
 
 curl -sf -X PUT -H 'content-type: text/turtle' --data-binary \
   '<#it> <http://xmlns.com/foaf/0.1/name> "A small document"; <http://ex.org/count> 1 .' "$U/small.ttl" >/dev/null
 R=$(wrk_run $CONNS "$U/small.ttl" | rps_of); row "GET small Turtle (req/s)" "$R" "$(ratio "$R" "$BASE_RPS")"
 SMALL_GET=$R
 R=$(wrk_run $CONNS -H 'Accept: application/ld+json' "$U/small.ttl" | rps_of); row "GET small as JSON-LD (req/s)" "$R" "$(ratio "$R" "$BASE_RPS")"
+JSONLD_GET=$R
 R=$(wrk_run 8 -s scripts/bench/put_new.lua "$U/" | rps_of); row "PUT small Turtle to new URLs (req/s)" "$R" "$(ratio "$R" "$BASE_RPS")"
+PUT_NEW=$R
 curl -sf -X PUT -H 'content-type: text/turtle' --data-binary '<#it> <http://ex.org/count> 0 .' "$U/patched.ttl" >/dev/null
 R=$(wrk_run 8 -s scripts/bench/patch_n3.lua "$U/patched.ttl" | rps_of); row "PATCH N3 (req/s)" "$R" "$(ratio "$R" "$BASE_RPS")"
+PATCH_N3=$R
 
 # Container with 10 000 members, filled over keep-alive connections.
 python3 - "$U" <<'PY'
@@ -83,8 +88,8 @@ row "server peak RSS after the tests above (MiB)" "$(peak_rss_mib $SERVER)" "-"
 
 # 1 GiB up and down, streamed, on a freshly started server so its peak RSS is the streaming's.
 kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
-"$BIN" serve --listen 127.0.0.1:3902 & SERVER=$!; PIDS+=($SERVER)
-wait_ready http://127.0.0.1:3902/health/ready
+"$BIN" serve --listen 127.0.0.1:3952 & SERVER=$!; PIDS+=($SERVER)
+wait_ready http://127.0.0.1:3952/health/ready
 head -c $((1024*1024*1024)) /dev/zero > "$WORK/1g.bin"
 T0=$(date +%s%N)
 curl -sf -X PUT -H 'content-type: application/octet-stream' -T "$WORK/1g.bin" "$U/1g.bin" >/dev/null
@@ -99,13 +104,50 @@ row "server peak RSS over the 1 GiB upload + download (MiB)" "$(peak_rss_mib $SE
 # Start-up on the populated data dir (10 000+ resources).
 kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
 START=$(date +%s%N)
-"$BIN" serve --listen 127.0.0.1:3902 & SERVER=$!; PIDS+=($SERVER)
-wait_ready http://127.0.0.1:3902/health/ready
+"$BIN" serve --listen 127.0.0.1:3952 & SERVER=$!; PIDS+=($SERVER)
+wait_ready http://127.0.0.1:3952/health/ready
 row "start-up, empty data dir (ms)" "$STARTUP_EMPTY_MS" "-"
 row "start-up, populated data dir (ms)" "$(( ($(date +%s%N) - START) / 1000000 ))" "-"
+
+# 3. Distributed mode: one `podplane storage` replica on PostgreSQL, S3 (Garage) and Kafka
+#    (Tansu) on loopback, from scripts/dev-services.sh. Ratios are to embedded mode's figures.
+if [ "${BENCH_DISTRIBUTED:-1}" = 1 ]; then
+  eval "$(scripts/dev-services.sh up)"
+  DB="podplane_bench_$$"
+  psql "$PODPLANE_TEST_PG_URL" -qc "CREATE DATABASE $DB"
+  DB_URL="${PODPLANE_TEST_PG_URL%/*}/$DB"
+  DPODS=(--database-url "$DB_URL" --base-url http://127.0.0.1:3953)
+  "$BIN" pod create bench "${DPODS[@]}" >/dev/null
+  PODPLANE_DATA_DIR= "$BIN" storage --listen 127.0.0.1:3953 --base-url http://127.0.0.1:3953 \
+    --database-url "$DB_URL" --s3-bucket "$PODPLANE_TEST_S3_BUCKET" --s3-prefix "bench-$$/" \
+    --s3-endpoint "$PODPLANE_TEST_S3_ENDPOINT" --s3-path-style \
+    --kafka-bootstrap-servers "$PODPLANE_TEST_KAFKA" & DSERVER=$!; PIDS+=($DSERVER)
+  wait_ready http://127.0.0.1:3953/health/ready
+  D=http://127.0.0.1:3953/bench
+  curl -sf -X PUT -H 'content-type: text/turtle' --data-binary \
+    '<#it> <http://xmlns.com/foaf/0.1/name> "A small document"; <http://ex.org/count> 1 .' "$D/small.ttl" >/dev/null
+  R=$(wrk_run $CONNS "$D/small.ttl" | rps_of); row "distributed: GET small Turtle (req/s; ratio to embedded)" "$R" "$(ratio "$R" "$SMALL_GET")"
+  R=$(wrk_run $CONNS -H 'Accept: application/ld+json' "$D/small.ttl" | rps_of); row "distributed: GET small as JSON-LD" "$R" "$(ratio "$R" "$JSONLD_GET")"
+  R=$(wrk_run 8 -s scripts/bench/put_new.lua "$D/" | rps_of); row "distributed: PUT small Turtle to new URLs" "$R" "$(ratio "$R" "$PUT_NEW")"
+  curl -sf -X PUT -H 'content-type: text/turtle' --data-binary '<#it> <http://ex.org/count> 0 .' "$D/patched.ttl" >/dev/null
+  R=$(wrk_run 8 -s scripts/bench/patch_n3.lua "$D/patched.ttl" | rps_of); row "distributed: PATCH N3" "$R" "$(ratio "$R" "$PATCH_N3")"
+  head -c $((256*1024*1024)) /dev/zero > "$WORK/256m.bin"
+  T0=$(date +%s%N)
+  curl -sf -X PUT -H 'content-type: application/octet-stream' -T "$WORK/256m.bin" "$D/256m.bin" >/dev/null
+  T1=$(date +%s%N)
+  curl -sf -o /dev/null "$D/256m.bin"
+  T2=$(date +%s%N)
+  rm -f "$WORK/256m.bin"
+  row "distributed: 256 MiB upload to S3 (MiB/s)" "$(python3 -c "print(f'{256/(($T1-$T0)/1e9):.0f}')")" "-"
+  row "distributed: 256 MiB download from S3 (MiB/s)" "$(python3 -c "print(f'{256/(($T2-$T1)/1e9):.0f}')")" "-"
+  row "distributed: replica peak RSS (MiB)" "$(peak_rss_mib $DSERVER)" "-"
+  kill "$DSERVER"; wait "$DSERVER" 2>/dev/null || true
+  psql "$PODPLANE_TEST_PG_URL" -qc "DROP DATABASE $DB WITH (FORCE)"
+fi
 
 echo
 printf '%-44s %14s %10s\n' "figure (one run, $(nproc) cores, ${DURATION}s each)" "value" "ratio"
 printf '%s\n' "${ROWS[@]}"
 echo
 echo "target: GET small Turtle >= 0.40 of the trivial handler -> $(ratio "$SMALL_GET" "$BASE_RPS")"
+echo "targets (distributed): small GET >= 0.40 and PUT >= 0.25 of embedded (rows marked distributed)"

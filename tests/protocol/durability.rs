@@ -264,3 +264,42 @@ async fn concurrent_deletes_and_creates_never_orphan_a_member() {
         .collect();
     assert_eq!(members.len(), 1, "{members:?}");
 }
+
+#[tokio::test]
+async fn clients_disconnecting_mid_write_never_wedge_the_store() {
+    // Found by the benchmark: a write cancelled half-way through its transaction (the client
+    // went away) left the write connection unusable. Cancel many writes at random points.
+    let server = Server::start(&[]);
+    let root = server.pod();
+    let mut tasks = Vec::new();
+    for i in 0..300u64 {
+        let url = format!("{root}cancel/{}", i % 30);
+        tasks.push(tokio::spawn(async move {
+            let impatient = reqwest::Client::builder()
+                .timeout(Duration::from_micros(500 + (i * 7919) % 250_000))
+                .build()
+                .unwrap();
+            let _ = impatient
+                .put(&url)
+                .header("content-type", TURTLE)
+                .body(format!("<#a> <#n> {i}."))
+                .send()
+                .await;
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    for i in 0..20 {
+        let res = put(&format!("{root}after/{i}"), TURTLE, "<#a> <#b> 1.").await;
+        assert_eq!(res.status(), 201, "write {i} after the cancellations");
+    }
+    let listing = ntriples(&text(get(&format!("{root}after/")).await).await, &root);
+    assert_eq!(
+        listing
+            .iter()
+            .filter(|t| t.contains("ldp#contains"))
+            .count(),
+        20
+    );
+}

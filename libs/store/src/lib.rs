@@ -31,6 +31,18 @@ pub use pg::{PgMetadataStore, PgSettings};
 pub use s3::{S3BlobStore, S3Settings};
 pub use sqlite::SqliteMetadataStore;
 
+/// Runs a store operation to completion on its own task. Request handlers are cancelled when a
+/// client disconnects; a transaction cancelled half-way could leave its pooled connection in
+/// an unknown state (sqlx then refuses to begin on it), so every mutation runs detached and the
+/// caller only waits for it.
+pub(crate) async fn detached<T: Send + 'static>(
+    operation: impl std::future::Future<Output = Result<T, StoreError>> + Send + 'static,
+) -> Result<T, StoreError> {
+    tokio::spawn(operation)
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("store task failed: {e}")))?
+}
+
 /// Milliseconds since the Unix epoch, the one clock every row uses.
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()

@@ -8,7 +8,7 @@
 use crate::engine::{self, NewRow, WriteTx};
 use crate::error::StoreError;
 use crate::meta::*;
-use crate::now_ms;
+use crate::{detached, now_ms};
 use podplane_events::Envelope;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{PgPool, Postgres, Row, Transaction};
@@ -39,6 +39,7 @@ impl PgSettings {
     }
 }
 
+#[derive(Clone)]
 pub struct PgMetadataStore {
     pool: PgPool,
     base_url: String,
@@ -264,35 +265,49 @@ impl MetadataStore for PgMetadataStore {
     }
 
     async fn write(&self, req: WriteRequest) -> Result<(Resource, bool), StoreError> {
-        let mut tx = self.begin(pod_of(&req.path)?).await?;
-        let done = engine::write(&mut tx, &self.base_url, req).await?;
-        tx.0.commit().await?;
-        Ok(done)
+        let this = self.clone();
+        detached(async move {
+            let mut tx = this.begin(pod_of(&req.path)?).await?;
+            let done = engine::write(&mut tx, &this.base_url, req).await?;
+            tx.0.commit().await?;
+            Ok(done)
+        })
+        .await
     }
 
     async fn delete(&self, req: DeleteRequest) -> Result<(), StoreError> {
-        let mut tx = self.begin(pod_of(&req.path)?).await?;
-        engine::delete(&mut tx, &self.base_url, req).await?;
-        tx.0.commit().await?;
-        Ok(())
+        let this = self.clone();
+        detached(async move {
+            let mut tx = this.begin(pod_of(&req.path)?).await?;
+            engine::delete(&mut tx, &this.base_url, req).await?;
+            tx.0.commit().await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn create_pod(&self, name: &str, owner: Option<&str>) -> Result<Pod, StoreError> {
-        let mut tx = self.begin(name).await?;
-        engine::create_pod_root(&mut tx, &self.base_url, name, owner).await?;
-        let now = now_ms();
-        sqlx::query("INSERT INTO pods (name, owner, created_ms) VALUES ($1, $2, $3)")
-            .bind(name)
-            .bind(owner)
-            .bind(now)
-            .execute(&mut *tx.0)
-            .await?;
-        tx.0.commit().await?;
-        Ok(Pod {
-            name: name.to_owned(),
-            owner: owner.map(str::to_owned),
-            created_ms: now,
+        let (name, owner) = (name.to_owned(), owner.map(str::to_owned));
+        let this = self.clone();
+        detached(async move {
+            let (name, owner) = (name.as_str(), owner.as_deref());
+            let mut tx = this.begin(name).await?;
+            engine::create_pod_root(&mut tx, &this.base_url, name, owner).await?;
+            let now = now_ms();
+            sqlx::query("INSERT INTO pods (name, owner, created_ms) VALUES ($1, $2, $3)")
+                .bind(name)
+                .bind(owner)
+                .bind(now)
+                .execute(&mut *tx.0)
+                .await?;
+            tx.0.commit().await?;
+            Ok(Pod {
+                name: name.to_owned(),
+                owner: owner.map(str::to_owned),
+                created_ms: now,
+            })
         })
+        .await
     }
 
     async fn get_pod(&self, name: &str) -> Result<Option<Pod>, StoreError> {
@@ -311,20 +326,32 @@ impl MetadataStore for PgMetadataStore {
     }
 
     async fn register_pending_blob(&self, key: &str) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO pending_blobs (blob_key, created_ms) VALUES ($1, $2)")
-            .bind(key)
-            .bind(now_ms())
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        let key = key.to_owned();
+        let this = self.clone();
+        detached(async move {
+            let key = key.as_str();
+            sqlx::query("INSERT INTO pending_blobs (blob_key, created_ms) VALUES ($1, $2)")
+                .bind(key)
+                .bind(now_ms())
+                .execute(&this.pool)
+                .await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn drop_pending_blob(&self, key: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM pending_blobs WHERE blob_key = $1")
-            .bind(key)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        let key = key.to_owned();
+        let this = self.clone();
+        detached(async move {
+            let key = key.as_str();
+            sqlx::query("DELETE FROM pending_blobs WHERE blob_key = $1")
+                .bind(key)
+                .execute(&this.pool)
+                .await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn garbage(&self, before_ms: i64, limit: u32) -> Result<Vec<String>, StoreError> {
@@ -344,17 +371,23 @@ impl MetadataStore for PgMetadataStore {
     }
 
     async fn forget_garbage(&self, keys: &[String]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM garbage_blobs WHERE blob_key = ANY($1)")
-            .bind(keys)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM pending_blobs WHERE blob_key = ANY($1)")
-            .bind(keys)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
+        let keys = keys.to_vec();
+        let this = self.clone();
+        detached(async move {
+            let keys = keys.as_slice();
+            let mut tx = this.pool.begin().await?;
+            sqlx::query("DELETE FROM garbage_blobs WHERE blob_key = ANY($1)")
+                .bind(keys)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM pending_blobs WHERE blob_key = ANY($1)")
+                .bind(keys)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn outbox_pending(&self, limit: u32) -> Result<Vec<(i64, Envelope)>, StoreError> {

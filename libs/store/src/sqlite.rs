@@ -8,7 +8,7 @@
 use crate::engine::{self, NewRow, WriteTx};
 use crate::error::StoreError;
 use crate::meta::*;
-use crate::now_ms;
+use crate::{detached, now_ms};
 use podplane_events::Envelope;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
@@ -19,6 +19,7 @@ use std::str::FromStr;
 use std::time::Duration;
 use uuid::Uuid;
 
+#[derive(Clone)]
 pub struct SqliteMetadataStore {
     read: SqlitePool,
     write: SqlitePool,
@@ -231,35 +232,49 @@ impl MetadataStore for SqliteMetadataStore {
     }
 
     async fn write(&self, req: WriteRequest) -> Result<(Resource, bool), StoreError> {
-        let mut tx = self.begin().await?;
-        let done = engine::write(&mut tx, &self.base_url, req).await?;
-        tx.0.commit().await?;
-        Ok(done)
+        let this = self.clone();
+        detached(async move {
+            let mut tx = this.begin().await?;
+            let done = engine::write(&mut tx, &this.base_url, req).await?;
+            tx.0.commit().await?;
+            Ok(done)
+        })
+        .await
     }
 
     async fn delete(&self, req: DeleteRequest) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        engine::delete(&mut tx, &self.base_url, req).await?;
-        tx.0.commit().await?;
-        Ok(())
+        let this = self.clone();
+        detached(async move {
+            let mut tx = this.begin().await?;
+            engine::delete(&mut tx, &this.base_url, req).await?;
+            tx.0.commit().await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn create_pod(&self, name: &str, owner: Option<&str>) -> Result<Pod, StoreError> {
-        let mut tx = self.begin().await?;
-        engine::create_pod_root(&mut tx, &self.base_url, name, owner).await?;
-        let now = now_ms();
-        sqlx::query("INSERT INTO pods (name, owner, created_ms) VALUES (?, ?, ?)")
-            .bind(name)
-            .bind(owner)
-            .bind(now)
-            .execute(&mut *tx.0)
-            .await?;
-        tx.0.commit().await?;
-        Ok(Pod {
-            name: name.to_owned(),
-            owner: owner.map(str::to_owned),
-            created_ms: now,
+        let (name, owner) = (name.to_owned(), owner.map(str::to_owned));
+        let this = self.clone();
+        detached(async move {
+            let (name, owner) = (name.as_str(), owner.as_deref());
+            let mut tx = this.begin().await?;
+            engine::create_pod_root(&mut tx, &this.base_url, name, owner).await?;
+            let now = now_ms();
+            sqlx::query("INSERT INTO pods (name, owner, created_ms) VALUES (?, ?, ?)")
+                .bind(name)
+                .bind(owner)
+                .bind(now)
+                .execute(&mut *tx.0)
+                .await?;
+            tx.0.commit().await?;
+            Ok(Pod {
+                name: name.to_owned(),
+                owner: owner.map(str::to_owned),
+                created_ms: now,
+            })
         })
+        .await
     }
 
     async fn get_pod(&self, name: &str) -> Result<Option<Pod>, StoreError> {
@@ -278,20 +293,32 @@ impl MetadataStore for SqliteMetadataStore {
     }
 
     async fn register_pending_blob(&self, key: &str) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO pending_blobs (blob_key, created_ms) VALUES (?, ?)")
-            .bind(key)
-            .bind(now_ms())
-            .execute(&self.write)
-            .await?;
-        Ok(())
+        let key = key.to_owned();
+        let this = self.clone();
+        detached(async move {
+            let key = key.as_str();
+            sqlx::query("INSERT INTO pending_blobs (blob_key, created_ms) VALUES (?, ?)")
+                .bind(key)
+                .bind(now_ms())
+                .execute(&this.write)
+                .await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn drop_pending_blob(&self, key: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM pending_blobs WHERE blob_key = ?")
-            .bind(key)
-            .execute(&self.write)
-            .await?;
-        Ok(())
+        let key = key.to_owned();
+        let this = self.clone();
+        detached(async move {
+            let key = key.as_str();
+            sqlx::query("DELETE FROM pending_blobs WHERE blob_key = ?")
+                .bind(key)
+                .execute(&this.write)
+                .await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn garbage(&self, before_ms: i64, limit: u32) -> Result<Vec<String>, StoreError> {
@@ -313,19 +340,25 @@ impl MetadataStore for SqliteMetadataStore {
     }
 
     async fn forget_garbage(&self, keys: &[String]) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        for key in keys {
-            sqlx::query("DELETE FROM garbage_blobs WHERE blob_key = ?")
-                .bind(key)
-                .execute(&mut *tx.0)
-                .await?;
-            sqlx::query("DELETE FROM pending_blobs WHERE blob_key = ?")
-                .bind(key)
-                .execute(&mut *tx.0)
-                .await?;
-        }
-        tx.0.commit().await?;
-        Ok(())
+        let keys = keys.to_vec();
+        let this = self.clone();
+        detached(async move {
+            let keys = keys.as_slice();
+            let mut tx = this.begin().await?;
+            for key in keys {
+                sqlx::query("DELETE FROM garbage_blobs WHERE blob_key = ?")
+                    .bind(key)
+                    .execute(&mut *tx.0)
+                    .await?;
+                sqlx::query("DELETE FROM pending_blobs WHERE blob_key = ?")
+                    .bind(key)
+                    .execute(&mut *tx.0)
+                    .await?;
+            }
+            tx.0.commit().await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn outbox_pending(&self, limit: u32) -> Result<Vec<(i64, Envelope)>, StoreError> {
@@ -373,16 +406,21 @@ impl OutboxBatch for SqliteBatch {
     }
 
     async fn complete(self: Box<Self>, sent: &[i64]) -> Result<(), StoreError> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
-        let now = now_ms();
-        for id in sent {
-            sqlx::query("UPDATE outbox SET sent_ms = ? WHERE id = ?")
-                .bind(now)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        let (write, sent) = (self.write.clone(), sent.to_vec());
+        detached(async move { mark_sent(&write, &sent).await }).await
     }
+}
+
+async fn mark_sent(write: &SqlitePool, sent: &[i64]) -> Result<(), StoreError> {
+    let mut tx = write.begin_with("BEGIN IMMEDIATE").await?;
+    let now = now_ms();
+    for id in sent {
+        sqlx::query("UPDATE outbox SET sent_ms = ? WHERE id = ?")
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }
