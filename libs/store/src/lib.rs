@@ -16,6 +16,7 @@ mod gc;
 mod meta;
 mod outbox;
 mod pg;
+mod pg_reads;
 mod s3;
 mod sqlite;
 

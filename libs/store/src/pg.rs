@@ -42,6 +42,7 @@ impl PgSettings {
 #[derive(Clone)]
 pub struct PgMetadataStore {
     pool: PgPool,
+    reads: crate::pg_reads::PointReads,
     base_url: String,
 }
 
@@ -59,11 +60,15 @@ impl PgMetadataStore {
         let pool = PgPoolOptions::new()
             .max_connections(settings.max_connections)
             .acquire_timeout(settings.acquire_timeout)
-            // A connection that died with the server is found out before a request uses it.
-            .test_before_acquire(true)
+            // No ping before each use: it doubles every round trip. A connection that died
+            // with the server fails its next statement (a 503) and is replaced.
+            .test_before_acquire(false)
             .connect_lazy_with(options);
+        // Must be called inside a Tokio runtime: the batched point reads run on a task.
+        let reads = crate::pg_reads::PointReads::start(pool.clone(), RESOURCE_COLUMNS);
         Ok(Self {
             pool,
+            reads,
             base_url: base_url.trim_end_matches('/').to_owned(),
         })
     }
@@ -87,7 +92,7 @@ impl PgMetadataStore {
     }
 }
 
-fn resource_from_row(row: &PgRow) -> Result<Resource, StoreError> {
+pub(crate) fn resource_from_row(row: &PgRow) -> Result<Resource, StoreError> {
     let inline: Option<Vec<u8>> = row.try_get("inline")?;
     let blob: Option<String> = row.try_get("blob_key")?;
     let content = match (inline, blob) {
@@ -235,13 +240,7 @@ impl WriteTx for PgTx {
 #[async_trait::async_trait]
 impl MetadataStore for PgMetadataStore {
     async fn get(&self, path: &str) -> Result<Option<Resource>, StoreError> {
-        let row = sqlx::query(&format!(
-            "SELECT {RESOURCE_COLUMNS} FROM resources WHERE path = $1"
-        ))
-        .bind(path)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(resource_from_row).transpose()
+        self.reads.get(path).await
     }
 
     async fn children(&self, container: &str) -> Result<Vec<ChildRow>, StoreError> {
