@@ -76,21 +76,54 @@ fn s3_addr_if_distributed() -> Option<std::net::SocketAddr> {
 }
 
 #[tokio::test]
-async fn postgres_outage_under_load_is_503_never_500_and_recovers() {
+async fn postgres_cut_off_under_load_is_503_never_500_and_recovers() {
     let distributed = std::env::var("PODPLANE_TEST_MODE").is_ok_and(|m| m == "distributed");
     let Some(proxy) = FaultProxy::start_if(distributed.then(postgres_addr)) else {
         eprintln!("SKIPPED: this test needs distributed mode (PODPLANE_TEST_MODE=distributed)");
         return;
     };
-    let Some(server) = Server::start_distributed(
-        &Via {
-            postgres: Some(proxy.addr),
-            ..Via::default()
-        },
-        &[],
-    ) else {
+    let via = Via {
+        postgres: Some(proxy.addr),
+        ..Via::default()
+    };
+    let Some(server) = Server::start_distributed(&via, &[]) else {
         return;
     };
+    survive_outage_under_load(&server, async {
+        proxy.cut();
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        proxy.restore();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_restarted_under_load_is_503_never_500_and_recovers() {
+    if std::env::var("PODPLANE_TEST_MODE").as_deref() != Ok("distributed") {
+        eprintln!("SKIPPED: this test needs distributed mode (PODPLANE_TEST_MODE=distributed)");
+        return;
+    }
+    // A PostgreSQL of this test's own, so restarting it disturbs no other test.
+    let pg = PrivatePostgres::start();
+    let via = Via {
+        postgres_admin: Some(pg.admin_url()),
+        ..Via::default()
+    };
+    let Some(server) = Server::start_distributed(&via, &[]) else {
+        return;
+    };
+    survive_outage_under_load(&server, async {
+        pg.ctl(&["-m", "fast", "stop"]);
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        pg.ctl(&["start"]);
+    })
+    .await;
+}
+
+/// Runs a PUT/GET load on `server` while `outage` happens, then checks: only 2xx, 404 and
+/// 503 (never 500), the outage was seen, everything well after it succeeded (no restart
+/// needed), and every acknowledged write holds its last acknowledged content.
+async fn survive_outage_under_load(server: &Server, outage: impl std::future::Future<Output = ()>) {
     let root = server.pod();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let load = {
@@ -127,11 +160,9 @@ async fn postgres_outage_under_load_is_503_never_500_and_recovers() {
         })
     };
     tokio::time::sleep(Duration::from_secs(2)).await;
-    proxy.cut();
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    proxy.restore();
+    outage.await;
     let restored_at = Instant::now();
-    // Keep the load going well past the restore, however slow this machine is today.
+    // Keep the load going well past the end of the outage, however slow the machine is.
     tokio::time::sleep(Duration::from_secs(6)).await;
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
     let (statuses, acknowledged) = load.await.unwrap();
@@ -145,7 +176,6 @@ async fn postgres_outage_under_load_is_503_never_500_and_recovers() {
         "{statuses:?}"
     );
     assert!(count(503) > 0, "the outage should have been seen");
-    // Recovered without a restart: everything well after the restore succeeded.
     let late: Vec<u16> = statuses
         .iter()
         .filter(|(_, t)| *t > restored_at + Duration::from_secs(4))
@@ -155,13 +185,98 @@ async fn postgres_outage_under_load_is_503_never_500_and_recovers() {
         !late.is_empty() && late.iter().all(|s| matches!(s, 200 | 201 | 204)),
         "{late:?}"
     );
-    // Every acknowledged write is there, with the last acknowledged content.
     for (url, n) in acknowledged {
         let body = text(get(&url).await).await;
         assert!(
             body.contains(&format!(" {n} ")),
             "{url} should hold {n}: {body}"
         );
+    }
+}
+
+/// A throw-away PostgreSQL cluster (the machine's binaries, run as the postgres user).
+struct PrivatePostgres {
+    dir: tempfile::TempDir,
+    port: u16,
+    bin: std::path::PathBuf,
+}
+
+impl PrivatePostgres {
+    fn start() -> PrivatePostgres {
+        let version = std::fs::read_dir("/usr/lib/postgresql")
+            .expect("PostgreSQL binaries in /usr/lib/postgresql")
+            .flatten()
+            .filter_map(|e| e.file_name().to_str().and_then(|v| v.parse::<u32>().ok()))
+            .max()
+            .expect("a PostgreSQL version");
+        let bin = std::path::PathBuf::from(format!("/usr/lib/postgresql/{version}/bin"));
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        run(std::process::Command::new("chown")
+            .args(["postgres:postgres"])
+            .arg(dir.path()));
+        let pg = PrivatePostgres { dir, port, bin };
+        run(pg
+            .as_postgres("initdb")
+            .args(["-A", "trust", "-U", "postgres", "--no-sync", "-D"])
+            .arg(pg.data()));
+        pg.ctl(&["start"]);
+        pg
+    }
+
+    fn data(&self) -> std::path::PathBuf {
+        self.dir.path().join("data")
+    }
+
+    fn as_postgres(&self, program: &str) -> std::process::Command {
+        let mut cmd = std::process::Command::new("runuser");
+        cmd.args(["-u", "postgres", "--"])
+            .arg(self.bin.join(program));
+        cmd
+    }
+
+    fn ctl(&self, args: &[&str]) {
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            self.port,
+            self.dir.path().display()
+        );
+        run(self
+            .as_postgres("pg_ctl")
+            .arg("-D")
+            .arg(self.data())
+            .args(["-w", "-l"])
+            .arg(self.dir.path().join("log"))
+            .args(["-o", &options])
+            .args(args));
+    }
+
+    fn admin_url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+fn run(cmd: &mut std::process::Command) {
+    let out = cmd.output().expect("run a PostgreSQL command");
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+impl Drop for PrivatePostgres {
+    fn drop(&mut self) {
+        let _ = self
+            .as_postgres("pg_ctl")
+            .arg("-D")
+            .arg(self.data())
+            .args(["-m", "immediate", "stop"])
+            .output();
     }
 }
 

@@ -53,7 +53,11 @@ fn infra() -> Option<&'static Infra> {
 /// Where a distributed server's connections go instead of the shared services.
 #[derive(Default)]
 pub struct Via {
+    /// A proxy in front of the shared PostgreSQL.
     pub postgres: Option<SocketAddr>,
+    /// Another PostgreSQL server altogether (admin URL naming a database), e.g. one the test
+    /// restarts.
+    pub postgres_admin: Option<String>,
     pub s3: Option<SocketAddr>,
     pub kafka: Option<String>,
 }
@@ -211,8 +215,12 @@ impl Server {
             ),
             Some(infra) => {
                 let db = format!("podplane_t_{}_{n}", std::process::id());
-                psql(&infra.pg_admin_url, &format!("CREATE DATABASE {db}"));
-                let server = match (&via.postgres, infra.pg_admin_url.rsplit_once('/')) {
+                let admin = via
+                    .postgres_admin
+                    .clone()
+                    .unwrap_or_else(|| infra.pg_admin_url.clone());
+                psql(&admin, &format!("CREATE DATABASE {db}"));
+                let server = match (&via.postgres, admin.rsplit_once('/')) {
                     (_, None) => panic!("PODPLANE_TEST_PG_URL must name a database"),
                     (Some(proxy), Some((server, _))) => match server.rsplit_once('@') {
                         Some((credentials, _)) => format!("{credentials}@{proxy}"),
@@ -485,11 +493,18 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.kill9();
         if let (Backing::Distributed { database_url, .. }, Some(infra)) = (&self.backing, infra()) {
-            if let Some((_, db)) = database_url.rsplit_once('/') {
-                psql(
-                    &infra.pg_admin_url,
-                    &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
-                );
+            // Databases on a test's own PostgreSQL go away with it.
+            let shared_server = infra
+                .pg_admin_url
+                .rsplit_once('/')
+                .map(|(server, _)| server);
+            if let Some((server, db)) = database_url.rsplit_once('/') {
+                if Some(server) == shared_server {
+                    psql(
+                        &infra.pg_admin_url,
+                        &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
+                    );
+                }
             }
         }
     }
