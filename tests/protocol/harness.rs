@@ -89,6 +89,12 @@ pub struct FaultProxy {
 
 impl FaultProxy {
     pub fn start(target: SocketAddr) -> FaultProxy {
+        FaultProxy::over(vec![target])
+    }
+
+    /// Sends each new connection to the next target that accepts it (round robin with
+    /// fail-over), so a client's requests over fresh connections spread over the targets.
+    pub fn over(targets: Vec<SocketAddr>) -> FaultProxy {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
         let addr = listener.local_addr().expect("proxy addr");
         listener.set_nonblocking(true).expect("nonblocking");
@@ -103,17 +109,26 @@ impl FaultProxy {
                 .expect("runtime");
             rt.block_on(async move {
                 let listener = tokio::net::TcpListener::from_std(listener).expect("proxy listener");
+                let next = AtomicUsize::new(0);
                 while let Ok((mut inbound, _)) = listener.accept().await {
                     if !up2.load(Ordering::SeqCst) {
                         continue; // dropped: the client sees the connection closed
                     }
+                    let start = next.fetch_add(1, Ordering::SeqCst);
+                    let targets = targets.clone();
                     let task = tokio::spawn(async move {
-                        if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
-                            let _ =
-                                tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                        for i in 0..targets.len() {
+                            let target = targets[(start + i) % targets.len()];
+                            if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                                let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound)
+                                    .await;
+                                return;
+                            }
                         }
                     });
-                    connections2.lock().unwrap().push(task.abort_handle());
+                    let mut open = connections2.lock().unwrap();
+                    open.retain(|c| !c.is_finished());
+                    open.push(task.abort_handle());
                 }
             });
         });
@@ -242,7 +257,7 @@ impl Server {
         let addr = if replicas.len() == 1 {
             replicas[0]
         } else {
-            round_robin_proxy(replicas.clone())
+            FaultProxy::over(replicas.clone()).addr
         };
         let server = Server {
             base: format!("http://{addr}"),
@@ -453,40 +468,6 @@ fn count_objects(prefix: &str) -> usize {
     })
     .join()
     .expect("S3 listing thread")
-}
-
-/// A TCP proxy that sends each new connection to the next replica that accepts it, so a
-/// client's requests (over fresh connections) land on different replicas.
-fn round_robin_proxy(replicas: Vec<SocketAddr>) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
-    let addr = listener.local_addr().expect("proxy addr");
-    listener.set_nonblocking(true).expect("nonblocking");
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).expect("proxy listener");
-            let next = AtomicUsize::new(0);
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                let start = next.fetch_add(1, Ordering::SeqCst);
-                let replicas = replicas.clone();
-                tokio::spawn(async move {
-                    for i in 0..replicas.len() {
-                        let target = replicas[(start + i) % replicas.len()];
-                        if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
-                            let _ =
-                                tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                            return;
-                        }
-                    }
-                });
-            }
-        });
-    });
-    addr
 }
 
 impl Drop for Server {

@@ -24,6 +24,23 @@ pub(crate) struct NewRow<'a> {
     pub now: i64,
 }
 
+impl<'a> NewRow<'a> {
+    /// A container with no client-supplied triples (an intermediate container, a pod root).
+    fn empty_container(path: &'a str, parent: Option<&'a str>, etag: &'a str, now: i64) -> Self {
+        NewRow {
+            path,
+            parent,
+            kind: Kind::Container,
+            content_type: "text/turtle",
+            inline: None,
+            blob_key: None,
+            size: 0,
+            etag,
+            now,
+        }
+    }
+}
+
 #[async_trait::async_trait]
 pub(crate) trait WriteTx: Send {
     async fn resource(&mut self, path: &str) -> Result<Option<Resource>, StoreError>;
@@ -150,17 +167,12 @@ pub(crate) async fn write(
         }
         let parent = ancestor.parent().map(|p| p.as_str().to_owned());
         let etag = new_etag();
-        tx.upsert(&NewRow {
-            path: ancestor.as_str(),
-            parent: parent.as_deref(),
-            kind: Kind::Container,
-            content_type: "text/turtle",
-            inline: None,
-            blob_key: None,
-            size: 0,
-            etag: &etag,
+        tx.upsert(&NewRow::empty_container(
+            ancestor.as_str(),
+            parent.as_deref(),
+            &etag,
             now,
-        })
+        ))
         .await?;
         events.push(
             ResourceEventKind::Create,
@@ -308,18 +320,8 @@ pub(crate) async fn create_pod_root(
     }
     let now = now_ms();
     let etag = new_etag();
-    tx.upsert(&NewRow {
-        path: root.as_str(),
-        parent: None,
-        kind: Kind::Container,
-        content_type: "text/turtle",
-        inline: None,
-        blob_key: None,
-        size: 0,
-        etag: &etag,
-        now,
-    })
-    .await?;
+    tx.upsert(&NewRow::empty_container(root.as_str(), None, &etag, now))
+        .await?;
     let actor = owner.map(str::to_owned);
     let mut events = Events {
         base_url,
