@@ -703,3 +703,21 @@ async fn health_endpoints_answer() {
         assert!(!text(res).await.is_empty());
     }
 }
+
+#[tokio::test]
+async fn server_http_2_is_spoken_over_cleartext() {
+    // server-http-2 (SHOULD): HTTP/2 with prior knowledge (h2c), as a proxy or gateway in
+    // front of podplane would speak it.
+    let root = pod();
+    let url = format!("{root}h2/doc");
+    put_turtle(&url, "<#a> <#b> 1.").await;
+    let h2 = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let res = h2.get(&url).send().await.unwrap();
+    assert_eq!(res.version(), reqwest::Version::HTTP_2);
+    assert_eq!(res.status(), 200);
+    assert!(has_link(&res, "http://www.w3.org/ns/ldp#RDFSource", "type"));
+    assert!(text(res).await.contains("<http://"));
+}
