@@ -721,3 +721,32 @@ async fn server_http_2_is_spoken_over_cleartext() {
     assert!(has_link(&res, "http://www.w3.org/ns/ldp#RDFSource", "type"));
     assert!(text(res).await.contains("<http://"));
 }
+
+#[tokio::test]
+async fn metrics_endpoint_counts_requests_in_prometheus_format() {
+    let server = shared();
+    let root = server.pod();
+    // Talk to one process directly: each replica counts its own requests.
+    let replica = format!("http://{}", server.replicas[0]);
+    let url = format!("{root}metered").replacen(&server.base, &replica, 1);
+    put(&url, "text/plain", "x").await;
+    assert_eq!(get(&url).await.status(), 200);
+    let res = get(&format!("{replica}/metrics")).await;
+    assert_eq!(res.status(), 200);
+    assert!(header(&res, "content-type").starts_with("text/plain"));
+    let body = text(res).await;
+    let line = body
+        .lines()
+        .find(|l| {
+            l.starts_with("podplane_http_requests_total{")
+                && l.contains("method=\"GET\"")
+                && l.contains("status=\"200\"")
+        })
+        .unwrap_or_else(|| panic!("no GET 200 counter in:\n{body}"));
+    let count: f64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(count >= 1.0, "{line}");
+    assert!(
+        body.contains("podplane_http_request_duration_seconds_bucket"),
+        "{body}"
+    );
+}

@@ -23,6 +23,7 @@ pub async fn collect_garbage(
             blobs.delete(key).await?;
         }
         meta.forget_garbage(&keys).await?;
+        metrics::counter!("podplane_blobs_collected_total").increment(keys.len() as u64);
         removed += keys.len();
     }
 }

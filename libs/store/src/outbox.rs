@@ -46,6 +46,10 @@ pub async fn relay_batch(meta: &dyn MetadataStore, bus: &dyn EventBus) -> Result
         sent.push(*id);
     }
     batch.complete(&sent).await.map_err(|e| e.to_string())?;
+    metrics::counter!("podplane_outbox_published_total").increment(sent.len() as u64);
+    if failure.is_some() {
+        metrics::counter!("podplane_outbox_publish_failures_total").increment(1);
+    }
     match failure {
         Some(e) => Err(e),
         None => Ok(sent.len()),

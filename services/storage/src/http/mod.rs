@@ -28,7 +28,13 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 const CAS_ATTEMPTS: usize = 8;
 
 pub fn router(state: AppState) -> Router {
+    // Installed before the first request so no count is lost.
+    let metrics = podplane_telemetry::prometheus();
     Router::new()
+        .route(
+            "/metrics",
+            get(move || async move { podplane_telemetry::render(metrics.as_ref()) }),
+        )
         .route(
             "/.well-known/solid",
             get(discovery::well_known_solid).head(discovery::well_known_solid),
@@ -42,6 +48,7 @@ pub fn router(state: AppState) -> Router {
             problem(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
         }))
         .layer(axum::middleware::from_fn(cors::cors))
+        .layer(axum::middleware::from_fn(podplane_telemetry::record_http))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
