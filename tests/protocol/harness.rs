@@ -577,6 +577,14 @@ pub async fn patch(url: &str, content_type: &str, body: &str) -> reqwest::Respon
         .expect("PATCH")
 }
 
+pub async fn options(url: &str) -> reqwest::Response {
+    client()
+        .request(reqwest::Method::OPTIONS, url)
+        .send()
+        .await
+        .expect("OPTIONS")
+}
+
 pub async fn delete(url: &str) -> reqwest::Response {
     client().delete(url).send().await.expect("DELETE")
 }

@@ -82,14 +82,6 @@ async fn head(url: &str) -> reqwest::Response {
     client().head(url).send().await.expect("HEAD")
 }
 
-async fn options(url: &str) -> reqwest::Response {
-    client()
-        .request(reqwest::Method::OPTIONS, url)
-        .send()
-        .await
-        .expect("OPTIONS")
-}
-
 /// HEAD answers exactly as GET would (with the same Accept), without the body.
 async fn assert_head_matches_get(url: &str, accept: &str) {
     let g = get_accept(url, accept).await;

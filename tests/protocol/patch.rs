@@ -78,14 +78,6 @@ async fn assert_refused(url: &str, content_type: &str, bodies: &[String], status
     assert_eq!(snapshot(url).await, before, "a refused PATCH changed {url}");
 }
 
-async fn options(url: &str) -> reqwest::Response {
-    client()
-        .request(reqwest::Method::OPTIONS, url)
-        .send()
-        .await
-        .expect("OPTIONS")
-}
-
 fn lists(value: &str, media_type: &str) -> bool {
     value.split(',').any(|m| m.trim() == media_type)
 }

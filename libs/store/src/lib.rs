@@ -17,6 +17,7 @@ mod meta;
 mod outbox;
 mod pg;
 mod pg_reads;
+mod rows;
 mod s3;
 mod sqlite;
 

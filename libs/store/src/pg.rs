@@ -10,11 +10,10 @@ use crate::error::StoreError;
 use crate::meta::*;
 use crate::{detached, now_ms};
 use podplane_events::Envelope;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Postgres, Row, Transaction};
 use std::str::FromStr;
 use std::time::Duration;
-use uuid::Uuid;
 
 /// Connection settings for the storage database.
 #[derive(Debug, Clone)]
@@ -92,33 +91,6 @@ impl PgMetadataStore {
     }
 }
 
-pub(crate) fn resource_from_row(row: &PgRow) -> Result<Resource, StoreError> {
-    let inline: Option<Vec<u8>> = row.try_get("inline")?;
-    let blob: Option<String> = row.try_get("blob_key")?;
-    let content = match (inline, blob) {
-        (Some(bytes), _) => Content::Inline(bytes),
-        (None, Some(key)) => Content::Blob(key),
-        (None, None) => Content::Empty,
-    };
-    Ok(Resource {
-        path: row.try_get("path")?,
-        kind: Kind::parse(row.try_get("kind")?)?,
-        content_type: row.try_get("content_type")?,
-        content,
-        size: u64::try_from(row.try_get::<i64, _>("size")?).unwrap_or(0),
-        etag: row.try_get("etag")?,
-        modified_ms: row.try_get("modified_ms")?,
-    })
-}
-
-fn pod_from_row(r: &PgRow) -> Result<Pod, StoreError> {
-    Ok(Pod {
-        name: r.try_get("name")?,
-        owner: r.try_get("owner")?,
-        created_ms: r.try_get("created_ms")?,
-    })
-}
-
 fn pod_of(path: &podplane_solid::path::ResourcePath) -> Result<&str, StoreError> {
     path.pod()
         .ok_or_else(|| StoreError::NotFound("no pod".into()))
@@ -135,7 +107,7 @@ impl WriteTx for PgTx {
         .bind(path)
         .fetch_optional(&mut *self.0)
         .await?;
-        row.as_ref().map(resource_from_row).transpose()
+        row.as_ref().map(crate::rows::resource).transpose()
     }
 
     async fn exists(&mut self, path: &str) -> Result<bool, StoreError> {
@@ -250,17 +222,7 @@ impl MetadataStore for PgMetadataStore {
         .bind(container)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(ChildRow {
-                    path: r.try_get("path")?,
-                    kind: Kind::parse(r.try_get("kind")?)?,
-                    content_type: r.try_get("content_type")?,
-                    size: u64::try_from(r.try_get::<i64, _>("size")?).unwrap_or(0),
-                    modified_ms: r.try_get("modified_ms")?,
-                })
-            })
-            .collect()
+        rows.iter().map(crate::rows::child).collect()
     }
 
     async fn write(&self, req: WriteRequest) -> Result<(Resource, bool), StoreError> {
@@ -314,14 +276,14 @@ impl MetadataStore for PgMetadataStore {
             .bind(name)
             .fetch_optional(&self.pool)
             .await?;
-        row.as_ref().map(pod_from_row).transpose()
+        row.as_ref().map(crate::rows::pod).transpose()
     }
 
     async fn list_pods(&self) -> Result<Vec<Pod>, StoreError> {
         let rows = sqlx::query("SELECT name, owner, created_ms FROM pods ORDER BY name")
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(pod_from_row).collect()
+        rows.iter().map(crate::rows::pod).collect()
     }
 
     async fn register_pending_blob(&self, key: &str) -> Result<(), StoreError> {
@@ -396,7 +358,7 @@ impl MetadataStore for PgMetadataStore {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(envelope_from_row).collect()
+        rows.iter().map(crate::rows::envelope).collect()
     }
 
     async fn outbox_batch(&self, limit: u32) -> Result<Option<Box<dyn OutboxBatch>>, StoreError> {
@@ -416,7 +378,7 @@ impl MetadataStore for PgMetadataStore {
         .await?;
         let events = rows
             .iter()
-            .map(envelope_from_row)
+            .map(crate::rows::envelope)
             .collect::<Result<_, _>>()?;
         Ok(Some(Box::new(PgBatch { tx, events })))
     }
@@ -447,17 +409,4 @@ impl OutboxBatch for PgBatch {
         self.tx.commit().await?;
         Ok(())
     }
-}
-
-fn envelope_from_row(r: &PgRow) -> Result<(i64, Envelope), StoreError> {
-    let id: String = r.try_get("event_id")?;
-    Ok((
-        r.try_get("id")?,
-        Envelope {
-            id: Uuid::parse_str(&id).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-            topic: r.try_get("topic")?,
-            key: r.try_get("key")?,
-            payload: r.try_get("payload")?,
-        },
-    ))
 }

@@ -43,7 +43,7 @@ impl PointReads {
                         let mut found: HashMap<String, Result<Resource, StoreError>> =
                             HashMap::new();
                         for row in &rows {
-                            let r = super::pg::resource_from_row(row);
+                            let r = crate::rows::resource(row);
                             let key = match &r {
                                 Ok(res) => res.path.clone(),
                                 Err(_) => continue,

@@ -10,14 +10,11 @@ use crate::error::StoreError;
 use crate::meta::*;
 use crate::{detached, now_ms};
 use podplane_events::Envelope;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
-use uuid::Uuid;
 
 #[derive(Clone)]
 pub struct SqliteMetadataStore {
@@ -61,33 +58,6 @@ impl SqliteMetadataStore {
     }
 }
 
-fn resource_from_row(row: &SqliteRow) -> Result<Resource, StoreError> {
-    let inline: Option<Vec<u8>> = row.try_get("inline")?;
-    let blob: Option<String> = row.try_get("blob_key")?;
-    let content = match (inline, blob) {
-        (Some(bytes), _) => Content::Inline(bytes),
-        (None, Some(key)) => Content::Blob(key),
-        (None, None) => Content::Empty,
-    };
-    Ok(Resource {
-        path: row.try_get("path")?,
-        kind: Kind::parse(row.try_get("kind")?)?,
-        content_type: row.try_get("content_type")?,
-        content,
-        size: u64::try_from(row.try_get::<i64, _>("size")?).unwrap_or(0),
-        etag: row.try_get("etag")?,
-        modified_ms: row.try_get("modified_ms")?,
-    })
-}
-
-fn pod_from_row(r: &SqliteRow) -> Result<Pod, StoreError> {
-    Ok(Pod {
-        name: r.try_get("name")?,
-        owner: r.try_get("owner")?,
-        created_ms: r.try_get("created_ms")?,
-    })
-}
-
 struct SqliteTx(Transaction<'static, Sqlite>);
 
 #[async_trait::async_trait]
@@ -99,7 +69,7 @@ impl WriteTx for SqliteTx {
         .bind(path)
         .fetch_optional(&mut *self.0)
         .await?;
-        row.as_ref().map(resource_from_row).transpose()
+        row.as_ref().map(crate::rows::resource).transpose()
     }
 
     async fn exists(&mut self, path: &str) -> Result<bool, StoreError> {
@@ -208,7 +178,7 @@ impl MetadataStore for SqliteMetadataStore {
         .bind(path)
         .fetch_optional(&self.read)
         .await?;
-        row.as_ref().map(resource_from_row).transpose()
+        row.as_ref().map(crate::rows::resource).transpose()
     }
 
     async fn children(&self, container: &str) -> Result<Vec<ChildRow>, StoreError> {
@@ -218,17 +188,7 @@ impl MetadataStore for SqliteMetadataStore {
         .bind(container)
         .fetch_all(&self.read)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(ChildRow {
-                    path: r.try_get("path")?,
-                    kind: Kind::parse(r.try_get("kind")?)?,
-                    content_type: r.try_get("content_type")?,
-                    size: u64::try_from(r.try_get::<i64, _>("size")?).unwrap_or(0),
-                    modified_ms: r.try_get("modified_ms")?,
-                })
-            })
-            .collect()
+        rows.iter().map(crate::rows::child).collect()
     }
 
     async fn write(&self, req: WriteRequest) -> Result<(Resource, bool), StoreError> {
@@ -282,14 +242,14 @@ impl MetadataStore for SqliteMetadataStore {
             .bind(name)
             .fetch_optional(&self.read)
             .await?;
-        row.as_ref().map(pod_from_row).transpose()
+        row.as_ref().map(crate::rows::pod).transpose()
     }
 
     async fn list_pods(&self) -> Result<Vec<Pod>, StoreError> {
         let rows = sqlx::query("SELECT name, owner, created_ms FROM pods ORDER BY name")
             .fetch_all(&self.read)
             .await?;
-        rows.iter().map(pod_from_row).collect()
+        rows.iter().map(crate::rows::pod).collect()
     }
 
     async fn register_pending_blob(&self, key: &str) -> Result<(), StoreError> {
@@ -368,20 +328,7 @@ impl MetadataStore for SqliteMetadataStore {
         .bind(i64::from(limit))
         .fetch_all(&self.read)
         .await?;
-        rows.iter()
-            .map(|r| {
-                let id: String = r.try_get("event_id")?;
-                Ok((
-                    r.try_get("id")?,
-                    Envelope {
-                        id: Uuid::parse_str(&id).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                        topic: r.try_get("topic")?,
-                        key: r.try_get("key")?,
-                        payload: r.try_get("payload")?,
-                    },
-                ))
-            })
-            .collect()
+        rows.iter().map(crate::rows::envelope).collect()
     }
 
     async fn outbox_batch(&self, limit: u32) -> Result<Option<Box<dyn OutboxBatch>>, StoreError> {
