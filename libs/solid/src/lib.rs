@@ -8,6 +8,7 @@
 //!
 //! It must not depend on any storage, HTTP server or async runtime crate.
 
+pub mod access;
 pub mod conneg;
 pub mod container;
 pub mod error;

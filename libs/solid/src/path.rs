@@ -15,6 +15,16 @@ pub const MAX_SEGMENT_BYTES: usize = 255;
 pub const MAX_PATH_BYTES: usize = 900;
 /// Suffix of description resources (as the Community Solid Server names them).
 pub const DESCRIPTION_SUFFIX: &str = ".meta";
+/// Suffix of access control resources: the WAC ACL or the ACP ACR, whichever the pod uses
+/// (clients find it through `Link: rel="acl"`, never by guessing).
+pub const ACL_SUFFIX: &str = ".acl";
+
+/// The kinds of auxiliary resource a resource can have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Auxiliary {
+    Description,
+    AccessControl,
+}
 
 /// Characters that must be percent-encoded inside one path segment: everything outside RFC
 /// 3986 `pchar` (unreserved, sub-delims, `:` and `@`).
@@ -156,19 +166,33 @@ impl ResourcePath {
         Self(format!("{}{DESCRIPTION_SUFFIX}", self.0))
     }
 
-    /// When this path names an auxiliary resource, the resource it belongs to. Names ending in
-    /// the description suffix are reserved for auxiliary resources.
-    pub fn auxiliary_subject(&self) -> Option<ResourcePath> {
+    /// The access control resource (`rel="acl"`) of this resource.
+    pub fn acl(&self) -> ResourcePath {
+        Self(format!("{}{ACL_SUFFIX}", self.0))
+    }
+
+    /// When this path names an auxiliary resource, its kind and the resource it belongs to.
+    /// Names ending in an auxiliary suffix are reserved for auxiliary resources.
+    pub fn auxiliary(&self) -> Option<(Auxiliary, ResourcePath)> {
         if self.is_container() {
             return None;
         }
-        let subject = self.0.strip_suffix(DESCRIPTION_SUFFIX)?;
-        (subject.len() > 1).then(|| Self(subject.to_owned()))
+        let (kind, subject) = if let Some(s) = self.0.strip_suffix(DESCRIPTION_SUFFIX) {
+            (Auxiliary::Description, s)
+        } else {
+            (Auxiliary::AccessControl, self.0.strip_suffix(ACL_SUFFIX)?)
+        };
+        (subject.len() > 1).then(|| (kind, Self(subject.to_owned())))
+    }
+
+    /// When this path names an auxiliary resource, the resource it belongs to.
+    pub fn auxiliary_subject(&self) -> Option<ResourcePath> {
+        self.auxiliary().map(|(_, subject)| subject)
     }
 
     /// The auxiliary resources that live and die with this resource.
     pub fn auxiliaries(&self) -> Vec<ResourcePath> {
-        vec![self.description()]
+        vec![self.description(), self.acl()]
     }
 
     /// The same path with the other slash form (`/a` <-> `/a/`).
@@ -335,6 +359,25 @@ mod tests {
         assert_eq!(p("/a/c/.meta").auxiliary_subject(), Some(p("/a/c/")));
         assert_eq!(p("/a/doc").auxiliary_subject(), None);
         assert_eq!(p("/a/x.meta/").auxiliary_subject(), None);
+    }
+
+    #[test]
+    fn access_control_resources_pair_with_their_subject() {
+        assert_eq!(p("/a/doc").acl(), p("/a/doc.acl"));
+        assert_eq!(p("/a/").acl(), p("/a/.acl"));
+        assert_eq!(
+            p("/a/.acl").auxiliary(),
+            Some((Auxiliary::AccessControl, p("/a/")))
+        );
+        assert_eq!(
+            p("/a/doc.meta").auxiliary(),
+            Some((Auxiliary::Description, p("/a/doc")))
+        );
+        assert_eq!(p("/.acl").auxiliary(), None);
+        assert_eq!(
+            p("/a/doc").auxiliaries(),
+            vec![p("/a/doc.meta"), p("/a/doc.acl")]
+        );
     }
 
     #[test]
