@@ -1,0 +1,61 @@
+//! WebID profiles: the issuers a WebID trusts (`solid:oidcIssuer`). Solid-OIDC requires this
+//! check: without it, any OpenID provider could mint tokens for any WebID.
+
+use crate::error::AuthError;
+use crate::fetch::Fetcher;
+use podplane_solid::access::graph::Graph;
+use podplane_solid::rdf::{self, RdfFormat};
+use std::sync::Arc;
+use std::time::Duration;
+
+const OIDC_ISSUER: &str = "http://www.w3.org/ns/solid/terms#oidcIssuer";
+const ACCEPT: &str = "text/turtle, application/ld+json;q=0.9, application/n-triples;q=0.8";
+
+pub struct WebIdIssuers {
+    fetcher: Fetcher,
+    cache: moka::future::Cache<String, Arc<Vec<String>>>,
+}
+
+impl WebIdIssuers {
+    pub fn new(fetcher: Fetcher, ttl: Duration) -> Self {
+        Self {
+            fetcher,
+            cache: moka::future::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(ttl)
+                .build(),
+        }
+    }
+
+    /// Whether `webid`'s profile lists `issuer` as one of its OpenID issuers.
+    pub async fn trusts(&self, webid: &str, issuer: &str) -> Result<bool, AuthError> {
+        let issuers = self
+            .cache
+            .try_get_with(webid.to_owned(), self.fetch(webid))
+            .await
+            .map_err(|e| (*e).clone())?;
+        let want = issuer.trim_end_matches('/');
+        Ok(issuers.iter().any(|i| i.trim_end_matches('/') == want))
+    }
+
+    async fn fetch(&self, webid: &str) -> Result<Arc<Vec<String>>, AuthError> {
+        let doc = self.fetcher.get(webid, ACCEPT).await?;
+        let essence = doc
+            .content_type
+            .as_deref()
+            .and_then(|c| c.split(';').next())
+            .map(|c| c.trim().to_ascii_lowercase());
+        let format = essence
+            .as_deref()
+            .and_then(RdfFormat::from_media_type)
+            .unwrap_or(RdfFormat::Turtle);
+        let mut base = doc.url.clone();
+        base.set_fragment(None);
+        let triples = rdf::parse(&doc.body, format, base.as_str(), None)
+            .map_err(|e| AuthError::Unverifiable(format!("WebID profile {webid}: {e}")))?;
+        let graph = Graph::new(&triples);
+        Ok(Arc::new(
+            graph.iris(webid, OIDC_ISSUER).map(str::to_owned).collect(),
+        ))
+    }
+}
