@@ -19,6 +19,8 @@ use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_podplane");
 
+pub use crate::idp::{idp, Agent};
+
 /// The services a distributed-mode server uses (from scripts/dev-services.sh's exports).
 #[derive(Clone)]
 struct Infra {
@@ -208,6 +210,14 @@ impl Server {
         Server::start_with(&Via::default(), extra)
     }
 
+    /// A server that keeps the production default of never fetching from loopback or
+    /// private addresses (so it cannot reach the suite's identity provider).
+    pub fn start_plain(extra: &[&str]) -> Server {
+        let mut flags = vec!["--no-private-fetch-for-tests"];
+        flags.extend_from_slice(extra);
+        Server::start_with(&Via::default(), &flags)
+    }
+
     /// A distributed-mode server whose connections to PostgreSQL, S3 or Kafka go where `via`
     /// says (fault-injecting proxies, a broker of the test's own). `None` in embedded mode,
     /// after saying loudly that the calling test is skipped.
@@ -295,14 +305,28 @@ impl Server {
                     .args(["--kafka-bootstrap-servers", kafka]);
             }
         }
-        cmd.arg("--listen")
-            .arg(listen.to_string())
-            .args(["--base-url", &self.base, "--exit-on-stdin-eof"])
-            .args(&self.extra)
-            .env("PODPLANE_LOG", "warn")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit());
+        cmd.arg("--listen").arg(listen.to_string()).args([
+            "--base-url",
+            &self.base,
+            "--exit-on-stdin-eof",
+        ]);
+        // The suite's identity provider is on loopback.
+        let plain = self
+            .extra
+            .iter()
+            .any(|e| e == "--no-private-fetch-for-tests");
+        if !plain {
+            cmd.arg("--allow-private-fetch");
+        }
+        cmd.args(
+            self.extra
+                .iter()
+                .filter(|e| *e != "--no-private-fetch-for-tests"),
+        )
+        .env("PODPLANE_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
         cmd
     }
 
@@ -340,12 +364,39 @@ impl Server {
         self.spawn();
     }
 
-    /// Creates a pod with a unique name and returns its root URL (with trailing slash).
+    /// A pod with a unique name whose access control lets anyone do anything: where the
+    /// protocol tests run, so they can speak plain HTTP. Access control is still evaluated
+    /// on every request; it just says yes. Returns the root URL (with trailing slash).
     pub fn pod(&self) -> String {
-        self.pod_owned_by(None)
+        let root = self.private_pod(&owner().webid, "acp");
+        let acr = format!("{root}.acl");
+        let body = OPEN_ACR.replace("{root}", &root);
+        let agent = owner().clone();
+        // Called from sync and async tests alike: do the one request on a thread of its own.
+        let status = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                agent
+                    .request(&client(), reqwest::Method::PUT, &acr)
+                    .header("content-type", TURTLE)
+                    .body(body)
+                    .send()
+                    .await
+                    .expect("PUT open ACR")
+                    .status()
+            })
+        })
+        .join()
+        .expect("open pod");
+        assert!(status.is_success(), "opening the pod's ACR: {status}");
+        root
     }
 
-    pub fn pod_owned_by(&self, owner: Option<&str>) -> String {
+    /// A pod as `pod create` makes it: only `owner` has access. `access` is acp or wac.
+    pub fn private_pod(&self, owner: &str, access: &str) -> String {
         static N: AtomicUsize = AtomicUsize::new(0);
         let name = format!(
             "t{}-{}",
@@ -354,13 +405,11 @@ impl Server {
         );
         let mut cmd = Command::new(BIN);
         cmd.args(["pod", "create", &name, "--base-url", &self.base]);
+        cmd.args(["--owner", owner, "--access", access]);
         match &self.backing {
             Backing::Disk { dir } => cmd.arg("--data-dir").arg(dir.path()),
             Backing::Distributed { database_url, .. } => cmd.args(["--database-url", database_url]),
         };
-        if let Some(o) = owner {
-            cmd.args(["--owner", o]);
-        }
         let out = cmd.output().expect("run podplane pod create");
         assert!(
             out.status.success(),
@@ -520,6 +569,22 @@ pub fn shared() -> &'static Server {
     })
 }
 
+/// The agent that owns every pod the harness creates.
+pub fn owner() -> &'static Agent {
+    static OWNER: OnceLock<Agent> = OnceLock::new();
+    OWNER.get_or_init(|| idp().agent("owner"))
+}
+
+/// An ACR granting everyone every mode on the pod root and everything below it, its own
+/// ACRs included.
+const OPEN_ACR: &str = "@prefix acp: <http://www.w3.org/ns/solid/acp#>.
+@prefix acl: <http://www.w3.org/ns/auth/acl#>.
+<> acp:resource <{root}>; acp:accessControl <#open>; acp:memberAccessControl <#open>.
+<#open> acp:apply <#anyone-anything>; acp:access <#anyone-anything>.
+<#anyone-anything> acp:allow acl:Read, acl:Write, acl:Append, acl:Control; acp:anyOf <#anyone>.
+<#anyone> acp:agent acp:PublicAgent.
+";
+
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -646,4 +711,31 @@ pub fn raw_status(response: &str) -> u16 {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(0)
+}
+
+/// `agent`'s request (`None`: anonymous), with an optional Turtle body.
+pub async fn as_agent(
+    agent: Option<&Agent>,
+    method: reqwest::Method,
+    url: &str,
+    turtle: Option<&str>,
+) -> reqwest::Response {
+    let mut req = match agent {
+        Some(a) => a.request(&client(), method, url),
+        None => client().request(method, url),
+    };
+    if let Some(body) = turtle {
+        req = req.header("content-type", TURTLE).body(body.to_owned());
+    }
+    req.send().await.expect("request")
+}
+
+/// Status of `agent`'s request.
+pub async fn status_as(
+    agent: Option<&Agent>,
+    method: reqwest::Method,
+    url: &str,
+    turtle: Option<&str>,
+) -> u16 {
+    as_agent(agent, method, url, turtle).await.status().as_u16()
 }

@@ -11,7 +11,6 @@ const RDF_TYPE: &str = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type";
 const STORAGE_DESCRIPTION: &str = "http://www.w3.org/ns/solid/terms#storageDescription";
 const OWNER: &str = "http://www.w3.org/ns/solid/terms#owner";
 const DISCOVERY_DOCUMENT: &str = "http://www.w3.org/ns/solid/terms#DiscoveryDocument";
-const WEBID: &str = "https://id.example/alice#me";
 
 /// A pod holding a document, a binary and a (non-root) container.
 struct Fixture {
@@ -252,28 +251,21 @@ async fn storage_description_is_read_only() {
 
 #[tokio::test]
 async fn server_storage_link_owner_on_root() {
-    let root = shared().pod_owned_by(Some(WEBID));
+    let root = pod();
+    let webid = &owner().webid;
     for res in [get(&root).await, head(&root).await] {
         assert_eq!(res.status(), 200);
-        assert!(has_link(&res, WEBID, OWNER), "{}", header(&res, "link"));
+        assert!(has_link(&res, webid, OWNER), "{}", header(&res, "link"));
     }
 }
 
 #[tokio::test]
-async fn owner_link_only_on_root_of_owned_pod() {
-    let f = fixture_in(shared().pod_owned_by(Some(WEBID))).await;
+async fn owner_link_only_on_root() {
+    let f = fixture_in(pod()).await;
     for url in [&f.container, &f.doc, &f.bin] {
         let res = get(url).await;
         assert!(!header(&res, "link").contains(OWNER), "{url}");
     }
-    let unowned = pod();
-    let res = get(&unowned).await;
-    assert_eq!(res.status(), 200);
-    assert!(
-        !header(&res, "link").contains(OWNER),
-        "{}",
-        header(&res, "link")
-    );
 }
 
 #[tokio::test]

@@ -3,6 +3,11 @@
 //! (`../shared/SPEC-CHECKLIST.md`).
 
 mod harness;
+mod idp;
+
+mod access_acp;
+mod access_wac;
+mod auth;
 
 mod auxiliary;
 mod bad_input;

@@ -108,8 +108,8 @@ impl MetadataStore for CachedMetadataStore {
         result
     }
 
-    async fn create_pod(&self, name: &str, owner: Option<&str>) -> Result<Pod, StoreError> {
-        self.inner.create_pod(name, owner).await
+    async fn create_pod(&self, pod: NewPod<'_>) -> Result<Pod, StoreError> {
+        self.inner.create_pod(pod).await
     }
     async fn get_pod(&self, name: &str) -> Result<Option<Pod>, StoreError> {
         self.inner.get_pod(name).await
@@ -128,6 +128,12 @@ impl MetadataStore for CachedMetadataStore {
     }
     async fn forget_garbage(&self, keys: &[String]) -> Result<(), StoreError> {
         self.inner.forget_garbage(keys).await
+    }
+    async fn claim_proof(&self, id: &str, expires_ms: i64) -> Result<bool, StoreError> {
+        self.inner.claim_proof(id, expires_ms).await
+    }
+    async fn purge_proofs(&self, now_ms: i64) -> Result<u64, StoreError> {
+        self.inner.purge_proofs(now_ms).await
     }
     async fn outbox_pending(&self, limit: u32) -> Result<Vec<(i64, Envelope)>, StoreError> {
         self.inner.outbox_pending(limit).await

@@ -305,9 +305,9 @@ pub(crate) async fn delete(
 pub(crate) async fn create_pod_root(
     tx: &mut impl WriteTx,
     base_url: &str,
-    name: &str,
-    owner: Option<&str>,
+    pod: &NewPod<'_>,
 ) -> Result<(), StoreError> {
+    let (name, owner) = (pod.name, pod.owner);
     let root = podplane_solid::path::ResourcePath::parse(&format!("/{name}/"))
         .map_err(|e| StoreError::Conflict(e.to_string()))?;
     if !root.is_pod_root() {
@@ -322,6 +322,22 @@ pub(crate) async fn create_pod_root(
     let etag = new_etag();
     tx.upsert(&NewRow::empty_container(root.as_str(), None, &etag, now))
         .await?;
+    let acl_path = root.acl();
+    let acl_etag = new_etag();
+    if let Some(acl) = pod.acl {
+        tx.upsert(&NewRow {
+            path: acl_path.as_str(),
+            parent: None,
+            kind: Kind::Rdf,
+            content_type: "text/turtle",
+            inline: Some(acl),
+            blob_key: None,
+            size: i64::try_from(acl.len()).unwrap_or(i64::MAX),
+            etag: &acl_etag,
+            now,
+        })
+        .await?;
+    }
     let actor = owner.map(str::to_owned);
     let mut events = Events {
         base_url,
@@ -329,5 +345,13 @@ pub(crate) async fn create_pod_root(
         out: Vec::new(),
     };
     events.push(ResourceEventKind::Create, root.as_str(), None, Some(&etag));
+    if pod.acl.is_some() {
+        events.push(
+            ResourceEventKind::Create,
+            acl_path.as_str(),
+            None,
+            Some(&acl_etag),
+        );
+    }
     events.flush(tx, now).await
 }

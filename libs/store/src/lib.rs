@@ -26,7 +26,8 @@ pub use cache::CachedMetadataStore;
 pub use error::StoreError;
 pub use gc::collect_garbage;
 pub use meta::{
-    ChildRow, Content, DeleteRequest, Kind, MetadataStore, OutboxBatch, Pod, Resource, WriteRequest,
+    AccessKind, ChildRow, Content, DeleteRequest, Kind, MetadataStore, NewPod, OutboxBatch, Pod,
+    Resource, WriteRequest,
 };
 pub use outbox::{relay_batch, run_relay};
 pub use pg::{PgMetadataStore, PgSettings};

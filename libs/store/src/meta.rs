@@ -2,6 +2,7 @@
 
 use crate::error::StoreError;
 use podplane_events::Envelope;
+pub use podplane_solid::access::AccessKind;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -67,7 +68,31 @@ pub struct ChildRow {
 pub struct Pod {
     pub name: String,
     pub owner: Option<String>,
+    pub access: AccessKind,
     pub created_ms: i64,
+}
+
+/// A pod to create: its root container and, in the same transaction, the access control
+/// resource of the root (`/{name}/.acl`), so a pod never exists without access control.
+#[derive(Debug, Clone)]
+pub struct NewPod<'a> {
+    pub name: &'a str,
+    pub owner: Option<&'a str>,
+    pub access: AccessKind,
+    /// Turtle of the root's initial ACL or ACR.
+    pub acl: Option<&'a [u8]>,
+}
+
+impl<'a> NewPod<'a> {
+    /// A pod with no owner and no access control document (tests of the store alone).
+    pub fn bare(name: &'a str) -> Self {
+        Self {
+            name,
+            owner: None,
+            access: AccessKind::default(),
+            acl: None,
+        }
+    }
 }
 
 /// Create or replace one resource.
@@ -108,7 +133,15 @@ pub trait MetadataStore: Send + Sync + 'static {
     async fn write(&self, req: WriteRequest) -> Result<(Resource, bool), StoreError>;
     async fn delete(&self, req: DeleteRequest) -> Result<(), StoreError>;
 
-    async fn create_pod(&self, name: &str, owner: Option<&str>) -> Result<Pod, StoreError>;
+    /// Several point reads at once (the access control documents of a path and its
+    /// ancestors); missing paths are left out. Engines that coalesce concurrent reads turn
+    /// this into one query.
+    async fn get_many(&self, paths: &[String]) -> Result<Vec<Resource>, StoreError> {
+        let rows = futures_util::future::try_join_all(paths.iter().map(|p| self.get(p))).await?;
+        Ok(rows.into_iter().flatten().collect())
+    }
+
+    async fn create_pod(&self, pod: NewPod<'_>) -> Result<Pod, StoreError>;
     async fn get_pod(&self, name: &str) -> Result<Option<Pod>, StoreError>;
     async fn list_pods(&self) -> Result<Vec<Pod>, StoreError>;
 
@@ -120,6 +153,12 @@ pub trait MetadataStore: Send + Sync + 'static {
     /// Blob keys no committed row points to and that have been so since before `before_ms`.
     async fn garbage(&self, before_ms: i64, limit: u32) -> Result<Vec<String>, StoreError>;
     async fn forget_garbage(&self, keys: &[String]) -> Result<(), StoreError>;
+
+    /// Records a DPoP proof id until `expires_ms`; `false` when it was recorded before (a
+    /// replay). Shared by every replica that uses the same database.
+    async fn claim_proof(&self, id: &str, expires_ms: i64) -> Result<bool, StoreError>;
+    /// Forgets proof ids that expired before `now_ms`.
+    async fn purge_proofs(&self, now_ms: i64) -> Result<u64, StoreError>;
 
     /// Unsent outbox rows, oldest first, as (row id, envelope): a read-only look at the
     /// backlog.

@@ -247,24 +247,35 @@ impl MetadataStore for PgMetadataStore {
         .await
     }
 
-    async fn create_pod(&self, name: &str, owner: Option<&str>) -> Result<Pod, StoreError> {
-        let (name, owner) = (name.to_owned(), owner.map(str::to_owned));
+    async fn create_pod(&self, pod: NewPod<'_>) -> Result<Pod, StoreError> {
+        let (name, owner) = (pod.name.to_owned(), pod.owner.map(str::to_owned));
+        let (access, acl) = (pod.access, pod.acl.map(<[u8]>::to_vec));
         let this = self.clone();
         detached(async move {
             let (name, owner) = (name.as_str(), owner.as_deref());
+            let pod = NewPod {
+                name,
+                owner,
+                access,
+                acl: acl.as_deref(),
+            };
             let mut tx = this.begin(name).await?;
-            engine::create_pod_root(&mut tx, &this.base_url, name, owner).await?;
+            engine::create_pod_root(&mut tx, &this.base_url, &pod).await?;
             let now = now_ms();
-            sqlx::query("INSERT INTO pods (name, owner, created_ms) VALUES ($1, $2, $3)")
-                .bind(name)
-                .bind(owner)
-                .bind(now)
-                .execute(&mut *tx.0)
-                .await?;
+            sqlx::query(
+                "INSERT INTO pods (name, owner, access, created_ms) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(name)
+            .bind(owner)
+            .bind(access.as_str())
+            .bind(now)
+            .execute(&mut *tx.0)
+            .await?;
             tx.0.commit().await?;
             Ok(Pod {
                 name: name.to_owned(),
                 owner: owner.map(str::to_owned),
+                access,
                 created_ms: now,
             })
         })
@@ -272,7 +283,7 @@ impl MetadataStore for PgMetadataStore {
     }
 
     async fn get_pod(&self, name: &str) -> Result<Option<Pod>, StoreError> {
-        let row = sqlx::query("SELECT name, owner, created_ms FROM pods WHERE name = $1")
+        let row = sqlx::query("SELECT name, owner, access, created_ms FROM pods WHERE name = $1")
             .bind(name)
             .fetch_optional(&self.pool)
             .await?;
@@ -280,7 +291,7 @@ impl MetadataStore for PgMetadataStore {
     }
 
     async fn list_pods(&self) -> Result<Vec<Pod>, StoreError> {
-        let rows = sqlx::query("SELECT name, owner, created_ms FROM pods ORDER BY name")
+        let rows = sqlx::query("SELECT name, owner, access, created_ms FROM pods ORDER BY name")
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(crate::rows::pod).collect()
@@ -349,6 +360,29 @@ impl MetadataStore for PgMetadataStore {
             Ok(())
         })
         .await
+    }
+
+    async fn claim_proof(&self, id: &str, expires_ms: i64) -> Result<bool, StoreError> {
+        let (id, this) = (id.to_owned(), self.clone());
+        detached(async move {
+            let done = sqlx::query(
+                "INSERT INTO dpop_proofs (id, expires_ms) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            )
+            .bind(&id)
+            .bind(expires_ms)
+            .execute(&this.pool)
+            .await?;
+            Ok(done.rows_affected() == 1)
+        })
+        .await
+    }
+
+    async fn purge_proofs(&self, now_ms: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM dpop_proofs WHERE expires_ms < $1")
+            .bind(now_ms)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
     }
 
     async fn outbox_pending(&self, limit: u32) -> Result<Vec<(i64, Envelope)>, StoreError> {

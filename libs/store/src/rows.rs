@@ -4,6 +4,7 @@
 use crate::error::StoreError;
 use crate::meta::{ChildRow, Content, Kind, Pod, Resource};
 use podplane_events::Envelope;
+use podplane_solid::access::AccessKind;
 use sqlx::{ColumnIndex, Decode, Row, Type};
 use uuid::Uuid;
 
@@ -70,6 +71,11 @@ where
     Ok(Pod {
         name: get(row, "name")?,
         owner: get(row, "owner")?,
+        access: {
+            let raw: String = get(row, "access")?;
+            AccessKind::parse(&raw)
+                .ok_or_else(|| StoreError::Corrupt(format!("unknown access kind {raw}")))?
+        },
         created_ms: get(row, "created_ms")?,
     })
 }

@@ -213,17 +213,25 @@ impl MetadataStore for SqliteMetadataStore {
         .await
     }
 
-    async fn create_pod(&self, name: &str, owner: Option<&str>) -> Result<Pod, StoreError> {
-        let (name, owner) = (name.to_owned(), owner.map(str::to_owned));
+    async fn create_pod(&self, pod: NewPod<'_>) -> Result<Pod, StoreError> {
+        let (name, owner) = (pod.name.to_owned(), pod.owner.map(str::to_owned));
+        let (access, acl) = (pod.access, pod.acl.map(<[u8]>::to_vec));
         let this = self.clone();
         detached(async move {
             let (name, owner) = (name.as_str(), owner.as_deref());
+            let pod = NewPod {
+                name,
+                owner,
+                access,
+                acl: acl.as_deref(),
+            };
             let mut tx = this.begin().await?;
-            engine::create_pod_root(&mut tx, &this.base_url, name, owner).await?;
+            engine::create_pod_root(&mut tx, &this.base_url, &pod).await?;
             let now = now_ms();
-            sqlx::query("INSERT INTO pods (name, owner, created_ms) VALUES (?, ?, ?)")
+            sqlx::query("INSERT INTO pods (name, owner, access, created_ms) VALUES (?, ?, ?, ?)")
                 .bind(name)
                 .bind(owner)
+                .bind(access.as_str())
                 .bind(now)
                 .execute(&mut *tx.0)
                 .await?;
@@ -231,6 +239,7 @@ impl MetadataStore for SqliteMetadataStore {
             Ok(Pod {
                 name: name.to_owned(),
                 owner: owner.map(str::to_owned),
+                access,
                 created_ms: now,
             })
         })
@@ -238,7 +247,7 @@ impl MetadataStore for SqliteMetadataStore {
     }
 
     async fn get_pod(&self, name: &str) -> Result<Option<Pod>, StoreError> {
-        let row = sqlx::query("SELECT name, owner, created_ms FROM pods WHERE name = ?")
+        let row = sqlx::query("SELECT name, owner, access, created_ms FROM pods WHERE name = ?")
             .bind(name)
             .fetch_optional(&self.read)
             .await?;
@@ -246,7 +255,7 @@ impl MetadataStore for SqliteMetadataStore {
     }
 
     async fn list_pods(&self) -> Result<Vec<Pod>, StoreError> {
-        let rows = sqlx::query("SELECT name, owner, created_ms FROM pods ORDER BY name")
+        let rows = sqlx::query("SELECT name, owner, access, created_ms FROM pods ORDER BY name")
             .fetch_all(&self.read)
             .await?;
         rows.iter().map(crate::rows::pod).collect()
@@ -317,6 +326,32 @@ impl MetadataStore for SqliteMetadataStore {
             }
             tx.0.commit().await?;
             Ok(())
+        })
+        .await
+    }
+
+    async fn claim_proof(&self, id: &str, expires_ms: i64) -> Result<bool, StoreError> {
+        let (id, this) = (id.to_owned(), self.clone());
+        detached(async move {
+            let done =
+                sqlx::query("INSERT OR IGNORE INTO dpop_proofs (id, expires_ms) VALUES (?, ?)")
+                    .bind(&id)
+                    .bind(expires_ms)
+                    .execute(&this.write)
+                    .await?;
+            Ok(done.rows_affected() == 1)
+        })
+        .await
+    }
+
+    async fn purge_proofs(&self, now_ms: i64) -> Result<u64, StoreError> {
+        let this = self.clone();
+        detached(async move {
+            let done = sqlx::query("DELETE FROM dpop_proofs WHERE expires_ms < ?")
+                .bind(now_ms)
+                .execute(&this.write)
+                .await?;
+            Ok(done.rows_affected())
         })
         .await
     }

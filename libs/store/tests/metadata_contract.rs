@@ -46,7 +46,7 @@ async fn events(store: &dyn MetadataStore) -> Vec<serde_json::Value> {
 }
 
 async fn write_creates_then_updates(store: &dyn MetadataStore) {
-    store.create_pod("a", None).await.unwrap();
+    store.create_pod(NewPod::bare("a")).await.unwrap();
     let (first, created) = store.write(doc("/a/x", None)).await.unwrap();
     assert!(created);
     let (second, created) = store.write(doc("/a/x", None)).await.unwrap();
@@ -58,7 +58,7 @@ async fn write_creates_then_updates(store: &dyn MetadataStore) {
 }
 
 async fn compare_and_swap(store: &dyn MetadataStore) {
-    store.create_pod("b", None).await.unwrap();
+    store.create_pod(NewPod::bare("b")).await.unwrap();
     let (r, _) = store.write(doc("/b/x", Some(None))).await.unwrap();
     assert!(matches!(
         store.write(doc("/b/x", Some(None))).await,
@@ -74,7 +74,7 @@ async fn compare_and_swap(store: &dyn MetadataStore) {
 }
 
 async fn intermediate_containers_and_events(store: &dyn MetadataStore) {
-    store.create_pod("c", None).await.unwrap();
+    store.create_pod(NewPod::bare("c")).await.unwrap();
     let before = events(store).await.len();
     store.write(doc("/c/d/e/f", None)).await.unwrap();
     for c in ["/c/d/", "/c/d/e/"] {
@@ -116,7 +116,7 @@ async fn intermediate_containers_and_events(store: &dyn MetadataStore) {
 }
 
 async fn slash_twins_conflict(store: &dyn MetadataStore) {
-    store.create_pod("d", None).await.unwrap();
+    store.create_pod(NewPod::bare("d")).await.unwrap();
     store.write(doc("/d/x", None)).await.unwrap();
     assert!(matches!(
         store.write(doc("/d/x/", None)).await,
@@ -137,7 +137,7 @@ async fn missing_pod_is_not_found(store: &dyn MetadataStore) {
 }
 
 async fn delete_rules(store: &dyn MetadataStore) {
-    store.create_pod("e", None).await.unwrap();
+    store.create_pod(NewPod::bare("e")).await.unwrap();
     store.write(doc("/e/c/x", None)).await.unwrap();
     let req = |path: &str| DeleteRequest {
         path: p(path),
@@ -169,7 +169,7 @@ async fn delete_rules(store: &dyn MetadataStore) {
 }
 
 async fn superseded_and_orphaned_blobs_become_garbage(store: &dyn MetadataStore) {
-    store.create_pod("f", None).await.unwrap();
+    store.create_pod(NewPod::bare("f")).await.unwrap();
     for key in ["k0000001", "k0000002", "k0000003"] {
         store.register_pending_blob(key).await.unwrap();
     }
@@ -200,7 +200,7 @@ async fn superseded_and_orphaned_blobs_become_garbage(store: &dyn MetadataStore)
 }
 
 async fn outbox_is_drained_in_order(store: &dyn MetadataStore) {
-    store.create_pod("g", None).await.unwrap();
+    store.create_pod(NewPod::bare("g")).await.unwrap();
     store.write(doc("/g/1", None)).await.unwrap();
     let batch = store.outbox_batch(10_000).await.unwrap().expect("lease");
     let ids: Vec<i64> = batch.events().iter().map(|(id, _)| *id).collect();
@@ -224,13 +224,31 @@ async fn outbox_is_drained_in_order(store: &dyn MetadataStore) {
 }
 
 async fn pods(store: &dyn MetadataStore) {
+    let acl = b"<#owner> a <http://www.w3.org/ns/auth/acl#Authorization>.";
     let pod = store
-        .create_pod("h", Some("https://id.test/h#me"))
+        .create_pod(NewPod {
+            name: "h",
+            owner: Some("https://id.test/h#me"),
+            access: AccessKind::Wac,
+            acl: Some(acl),
+        })
         .await
         .unwrap();
     assert_eq!(pod.owner.as_deref(), Some("https://id.test/h#me"));
+    assert_eq!(pod.access, AccessKind::Wac);
+    let stored = store.get_pod("h").await.unwrap().unwrap();
+    assert_eq!((stored.access, stored.owner), (AccessKind::Wac, pod.owner));
+    // The root's access control document is created with the pod, outside containment.
+    let doc = store.get("/h/.acl").await.unwrap().expect("root ACL");
+    assert_eq!(doc.content, Content::Inline(acl.to_vec()));
+    assert!(store.children("/h/").await.unwrap().is_empty());
+    let both = store
+        .get_many(&["/h/.acl".into(), "/h/missing.acl".into(), "/h/".into()])
+        .await
+        .unwrap();
+    assert_eq!(both.len(), 2);
     assert!(matches!(
-        store.create_pod("h", None).await,
+        store.create_pod(NewPod::bare("h")).await,
         Err(StoreError::Conflict(_))
     ));
     assert_eq!(store.get_pod("h").await.unwrap().unwrap().name, "h");
@@ -241,8 +259,17 @@ async fn pods(store: &dyn MetadataStore) {
     );
 }
 
+async fn proof_ids_are_claimed_once(store: &dyn MetadataStore) {
+    let now = 1_700_000_000_000;
+    assert!(store.claim_proof("jkt:1", now + 60_000).await.unwrap());
+    assert!(!store.claim_proof("jkt:1", now + 60_000).await.unwrap());
+    assert!(store.claim_proof("jkt:2", now - 1).await.unwrap());
+    assert_eq!(store.purge_proofs(now).await.unwrap(), 1);
+    assert!(!store.claim_proof("jkt:1", now + 60_000).await.unwrap());
+}
+
 async fn auxiliary_resources_follow_their_subject(store: &dyn MetadataStore) {
-    store.create_pod("i", None).await.unwrap();
+    store.create_pod(NewPod::bare("i")).await.unwrap();
     let orphan = WriteRequest {
         auxiliary_of: Some(p("/i/x")),
         ..doc("/i/x.meta", None)
@@ -294,6 +321,7 @@ async fn run_contract(store: Arc<dyn MetadataStore>) {
     outbox_is_drained_in_order(s).await;
     pods(s).await;
     auxiliary_resources_follow_their_subject(s).await;
+    proof_ids_are_claimed_once(s).await;
 }
 
 #[tokio::test]

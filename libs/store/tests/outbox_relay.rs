@@ -48,7 +48,7 @@ async fn relay_survives_a_bus_outage_without_loss_or_reordering() {
     let store = SqliteMetadataStore::open(&dir.path().join("m.sqlite"), "http://x")
         .await
         .unwrap();
-    store.create_pod("p", None).await.unwrap();
+    store.create_pod(NewPod::bare("p")).await.unwrap();
     let bus = RecordingBus::default();
 
     bus.down.store(true, Ordering::SeqCst);

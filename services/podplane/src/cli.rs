@@ -62,10 +62,78 @@ pub struct HttpArgs {
     /// representations (conversions, container listings).
     #[arg(long, env = "PODPLANE_CACHE_BYTES", default_value_t = 32 * 1024 * 1024)]
     pub cache_bytes: u64,
+    #[command(flatten)]
+    pub auth: AuthArgs,
     /// Shut down when standard input closes: lets a supervising process (the test harness)
     /// guarantee the server never outlives it.
     #[arg(long, hide = true)]
     pub exit_on_stdin_eof: bool,
+}
+
+/// Solid-OIDC and access control. The ESS variable names are accepted as fallbacks.
+#[derive(Args, Clone)]
+pub struct AuthArgs {
+    /// Trust only these token issuers (comma-separated). Empty: any issuer a WebID names.
+    #[arg(long, env = "INRUPT_JWT_ISSUER_ALLOW_LIST", value_delimiter = ',')]
+    pub issuer_allow_list: Vec<String>,
+    /// Never trust these token issuers (comma-separated); wins over the allow list.
+    #[arg(long, env = "INRUPT_JWT_ISSUER_DENY_LIST", value_delimiter = ',')]
+    pub issuer_deny_list: Vec<String>,
+    /// Signature algorithms accepted for access tokens and DPoP proofs (comma-separated;
+    /// among ES256, RS256, PS256, EdDSA).
+    #[arg(
+        long,
+        env = "INRUPT_JWT_ALLOWED_SIGNATURE_ALGORITHMS",
+        value_delimiter = ',',
+        default_value = "ES256,RS256,PS256,EdDSA"
+    )]
+    pub allowed_signature_algorithms: Vec<String>,
+    /// Also accept `Authorization: Bearer` tokens that are not DPoP-bound (as CSS can).
+    #[arg(long, env = "PODPLANE_ACCEPT_BEARER_TOKENS")]
+    pub accept_bearer_tokens: bool,
+    /// Reject DPoP proofs without `ath` (the hash of the access token). Off by default: the
+    /// widely used Inrupt client libraries do not send it.
+    #[arg(long, env = "PODPLANE_REQUIRE_DPOP_ATH")]
+    pub require_dpop_ath: bool,
+    /// Allow fetching WebID profiles, issuer keys and groups from loopback and private
+    /// addresses (local identity providers, tests). Off by default: those URLs come from
+    /// tokens anyone can send.
+    #[arg(long, env = "PODPLANE_ALLOW_PRIVATE_FETCH")]
+    pub allow_private_fetch: bool,
+    /// DANGER: turn access control off. Every request, from anyone, may read, write and
+    /// delete everything. Only for experiments on a machine nobody else can reach.
+    #[arg(long, env = "PODPLANE_DANGER_NO_ACCESS_CONTROL")]
+    pub danger_no_access_control: bool,
+}
+
+impl AuthArgs {
+    pub fn config(&self) -> anyhow::Result<podplane_auth::AuthConfig> {
+        let mut algorithms = Vec::new();
+        for name in &self.allowed_signature_algorithms {
+            let alg = podplane_auth::parse_algorithm(name).ok_or_else(|| {
+                anyhow::anyhow!("signature algorithm {name:?} is not accepted (use ES256, RS256, PS256 or EdDSA)")
+            })?;
+            algorithms.push(alg);
+        }
+        let clean = |v: &[String]| {
+            v.iter()
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect()
+        };
+        Ok(podplane_auth::AuthConfig {
+            algorithms,
+            issuer_allow: clean(&self.issuer_allow_list),
+            issuer_deny: clean(&self.issuer_deny_list),
+            accept_bearer: self.accept_bearer_tokens,
+            require_ath: self.require_dpop_ath,
+            fetch: podplane_auth::FetchLimits {
+                allow_private: self.allow_private_fetch,
+                ..podplane_auth::FetchLimits::default()
+            },
+            ..podplane_auth::AuthConfig::default()
+        })
+    }
 }
 
 impl HttpArgs {
@@ -165,9 +233,12 @@ pub enum PodCommand {
     Create {
         /// Pod name: lower-case letters, digits and '-', starting with a letter or digit.
         name: String,
-        /// WebID of the pod's owner.
+        /// WebID of the pod's owner: the one agent with access to a new pod.
         #[arg(long)]
-        owner: Option<String>,
+        owner: String,
+        /// Access control model of the pod: acp (as ESS) or wac (as CSS and NSS).
+        #[arg(long, default_value = "acp", value_parser = ["acp", "wac"])]
+        access: String,
         #[command(flatten)]
         target: AdminTarget,
     },

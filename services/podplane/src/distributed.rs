@@ -51,7 +51,10 @@ pub async fn storage(args: StorageArgs) -> anyhow::Result<()> {
     s3.path_style = args.s3_path_style;
     s3.region = args.s3_region.clone();
     let blobs = Arc::new(S3BlobStore::connect(&s3).await);
-    let state = runtime::storage_state(&args.http, Arc::new(meta), blobs);
+    let meta: Arc<dyn podplane_store::MetadataStore> = Arc::new(meta);
+    // Replicas share the replay cache through the storage database.
+    let replay = Arc::new(podplane_storage::access::StoreReplayCache(meta.clone()));
+    let state = runtime::storage_state(&args.http, meta, blobs, replay)?;
 
     let brokers = args.kafka_bootstrap_servers.clone();
     let bus = Arc::new(KafkaBus::connect(&brokers)?);

@@ -21,7 +21,11 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         args.http.cache_bytes,
     ));
     let blobs = Arc::new(DiskBlobStore::open(dir.join("blobs")).await?);
-    let state = runtime::storage_state(&args.http, meta, blobs);
+    // One process: the replay cache can live in memory.
+    let replay = Arc::new(podplane_auth::MemoryReplayCache::new(
+        std::time::Duration::from_secs(180),
+    ));
+    let state = runtime::storage_state(&args.http, meta, blobs, replay)?;
 
     let mut workers = Workers::new();
     workers.relay(&state, Arc::new(InProcessBus::new(4096)), async {});

@@ -9,6 +9,7 @@ mod runtime;
 
 use clap::Parser;
 use cli::{Cli, Command, PodCommand};
+use podplane_store::{AccessKind, NewPod};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -28,12 +29,31 @@ async fn main() -> anyhow::Result<()> {
                 PodCommand::Create {
                     name,
                     owner,
+                    access,
                     target,
                 },
         } => {
             runtime::check_pod_name(&name)?;
+            let owner_url = url::Url::parse(&owner)
+                .map_err(|e| anyhow::anyhow!("--owner must be a WebID (an http(s) URL): {e}"))?;
+            anyhow::ensure!(
+                matches!(owner_url.scheme(), "http" | "https"),
+                "--owner must be an http(s) WebID"
+            );
+            let access = AccessKind::parse(&access).unwrap_or_default();
             let (meta, base) = runtime::admin_store(&target).await?;
-            meta.create_pod(&name, owner.as_deref()).await?;
+            let acl = podplane_solid::access::initial_document(
+                access,
+                &format!("{base}/{name}/"),
+                &owner,
+            );
+            meta.create_pod(NewPod {
+                name: &name,
+                owner: Some(&owner),
+                access,
+                acl: Some(acl.as_bytes()),
+            })
+            .await?;
             println!("created pod {name} at {base}/{name}/");
             Ok(())
         }
@@ -42,7 +62,12 @@ async fn main() -> anyhow::Result<()> {
         } => {
             let (meta, _) = runtime::admin_store(&target).await?;
             for pod in meta.list_pods().await? {
-                println!("{}\t{}", pod.name, pod.owner.unwrap_or_default());
+                println!(
+                    "{}\t{}\t{}",
+                    pod.name,
+                    pod.access.as_str(),
+                    pod.owner.unwrap_or_default()
+                );
             }
             Ok(())
         }

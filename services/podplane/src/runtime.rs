@@ -17,13 +17,22 @@ pub fn storage_state(
     http: &HttpArgs,
     meta: Arc<dyn MetadataStore>,
     blobs: Arc<dyn BlobStore>,
-) -> AppState {
+    replay: Arc<dyn podplane_auth::ReplayCache>,
+) -> anyhow::Result<AppState> {
     let mut config = StorageConfig::new(&http.base_url());
     config.max_body_bytes = http.max_body_bytes;
     config.max_rdf_bytes = http.max_rdf_bytes;
     config.jsonld_context_allow = http.jsonld_context_allow.clone();
     config.rendered_cache_bytes = http.cache_bytes;
-    AppState::new(config, meta, blobs)
+    config.open_access = http.auth.danger_no_access_control;
+    if config.open_access {
+        tracing::warn!(
+            "ACCESS CONTROL IS OFF (--danger-no-access-control): anyone who can reach this \
+             server can read, change and delete every resource"
+        );
+    }
+    let verifier = Arc::new(podplane_auth::Verifier::new(http.auth.config()?, replay));
+    Ok(AppState::new(config, meta, blobs, verifier))
 }
 
 /// Background work that stops when `stop` flips to true.
@@ -74,6 +83,12 @@ impl Workers {
         self.tasks.push(tokio::spawn(async move {
             tokio::pin!(stopped);
             loop {
+                let now_ms = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+                if let Err(e) = meta.purge_proofs(now_ms).await {
+                    tracing::warn!(error = %e, "purging expired DPoP proof ids failed; will retry");
+                }
                 match collect_garbage(meta.as_ref(), blobs.as_ref(), grace_ms).await {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(removed = n, "blob garbage collected"),

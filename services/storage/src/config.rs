@@ -13,6 +13,9 @@ pub struct StorageConfig {
     pub rendered_cache_bytes: u64,
     /// Remote JSON-LD contexts that may be fetched (and cached) while parsing client JSON-LD.
     pub jsonld_context_allow: Vec<String>,
+    /// Skip access control entirely: every request may do everything. For local
+    /// experiments only; the flag that sets it says so loudly.
+    pub open_access: bool,
 }
 
 impl StorageConfig {
@@ -24,6 +27,7 @@ impl StorageConfig {
             inline_rdf_bytes: 256 * 1024,
             rendered_cache_bytes: 64 * 1024 * 1024,
             jsonld_context_allow: Vec::new(),
+            open_access: false,
         }
     }
 }

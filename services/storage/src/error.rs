@@ -25,6 +25,12 @@ pub enum ApiError {
     BadRequest(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// No (valid) credentials where access control needs them: 401 with a challenge.
+    #[error("{detail}")]
+    Unauthenticated { detail: String, challenge: String },
+    /// An authenticated agent without the access the operation needs.
+    #[error("{0}")]
+    Forbidden(String),
     #[error("internal error")]
     Internal(String),
 }
@@ -61,6 +67,8 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -130,6 +138,11 @@ impl IntoResponse for ApiError {
             ApiError::Store(StoreError::Unavailable(_)) => {
                 res.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            ApiError::Unauthenticated { challenge, .. } => {
+                if let Ok(v) = HeaderValue::from_str(challenge) {
+                    res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+                }
             }
             _ => {}
         }

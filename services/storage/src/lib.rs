@@ -5,6 +5,7 @@
 //! problem exactly once ([`error::ApiError`]). It owns no storage of its own and must not reach
 //! into another service's database.
 
+pub mod access;
 pub mod config;
 pub mod contexts;
 pub mod error;
@@ -38,6 +39,10 @@ pub struct Services {
     pub contexts: contexts::ContextCache,
     /// Converted RDF representations and container listings, keyed by (path, ETag, media type).
     pub rendered: moka::sync::Cache<(String, String, &'static str), bytes::Bytes>,
+    /// Solid-OIDC: who sent a request.
+    pub verifier: Arc<podplane_auth::Verifier>,
+    /// Parsed access control documents, pods and groups.
+    pub access: access::AccessCaches,
 }
 
 impl AppState {
@@ -45,7 +50,10 @@ impl AppState {
         config: StorageConfig,
         meta: Arc<dyn MetadataStore>,
         blobs: Arc<dyn BlobStore>,
+        verifier: Arc<podplane_auth::Verifier>,
     ) -> Self {
+        let groups =
+            access::GroupCache::new(podplane_auth::Fetcher::new(verifier.config().fetch.clone()));
         let contexts = contexts::ContextCache::new(config.jsonld_context_allow.clone());
         let rendered = moka::sync::Cache::builder()
             .max_capacity(config.rendered_cache_bytes)
@@ -60,6 +68,8 @@ impl AppState {
             outbox_wake: Arc::new(Notify::new()),
             contexts,
             rendered,
+            verifier,
+            access: access::AccessCaches::new(groups),
         }))
     }
 }

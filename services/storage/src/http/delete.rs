@@ -7,7 +7,7 @@ use crate::AppState;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use podplane_solid::headers::{allow, ResourceKind};
-use podplane_solid::path::ResourcePath;
+use podplane_solid::path::{Auxiliary, ResourcePath};
 use podplane_store::{DeleteRequest, StoreError};
 
 pub async fn delete(
@@ -27,6 +27,16 @@ pub async fn delete(
         return Err(ApiError::MethodNotAllowed {
             detail: "a pod's root container cannot be deleted".into(),
             allow: allow(ResourceKind::Container, true),
+        });
+    }
+    if path
+        .auxiliary()
+        .is_some_and(|(kind, subject)| kind == Auxiliary::AccessControl && subject.is_pod_root())
+    {
+        // The root's access control must always exist: deleting it would lock everyone out.
+        return Err(ApiError::MethodNotAllowed {
+            detail: "the access control resource of a pod's root cannot be deleted".into(),
+            allow: "GET, HEAD, OPTIONS, PUT, PATCH",
         });
     }
     for _ in 0..CAS_ATTEMPTS {

@@ -2,6 +2,7 @@
 //! [`router`] → CORS → [`dispatch`] (target path, method) → one handler module per method group
 //! (`read`, `write`, `patch`, `delete`) → store → response headers from `respond`.
 
+mod authz;
 mod body;
 mod cors;
 mod delete;
@@ -21,6 +22,9 @@ use axum::routing::get;
 use axum::Router;
 use podplane_solid::headers::ALL_METHODS;
 use podplane_solid::path::ResourcePath;
+
+pub use authz::Grant;
+pub use read::stored_bytes;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
@@ -63,12 +67,29 @@ async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
     }
 }
 
-async fn route(state: AppState, req: Request) -> ApiResult<Response> {
+async fn route(state: AppState, mut req: Request) -> ApiResult<Response> {
     let path = ResourcePath::parse(req.uri().path())?;
     if let Some(description) = discovery::storage_description_target(&path) {
         return discovery::storage_description(&state, &description, req.method(), req.headers())
             .await;
     }
+    let method = req.method().clone();
+    // OPTIONS answers what could be done here, for anyone (CORS preflights carry no
+    // credentials); every other method is authorized before anything else happens.
+    let grant = if method == Method::OPTIONS {
+        None
+    } else {
+        let grant = authz::authorize(&state, &method, &path, req.headers()).await?;
+        req.extensions_mut().insert(grant.clone());
+        Some(grant)
+    };
+    let mut res = handle(&state, path.clone(), req).await?;
+    authz::decorate(&state, &method, &path, grant.as_ref(), &mut res).await;
+    Ok(res)
+}
+
+async fn handle(state: &AppState, path: ResourcePath, req: Request) -> ApiResult<Response> {
+    let state = state.clone();
     match *req.method() {
         Method::GET => read::get(&state, &path, req.headers(), true).await,
         Method::HEAD => read::get(&state, &path, req.headers(), false).await,

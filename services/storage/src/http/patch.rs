@@ -61,6 +61,13 @@ pub async fn patch(state: &AppState, path: ResourcePath, req: Request) -> ApiRes
             return Ok(res);
         }
     };
+    if let Some(grant) = parts.extensions.get::<super::Grant>() {
+        let (read, write) = match &patch {
+            Patch::N3(p) => (p.needs_read(), p.needs_write()),
+            Patch::Sparql(p) => (p.needs_read(), p.needs_write()),
+        };
+        grant.check_patch(state, read, write)?;
+    }
 
     for _ in 0..CAS_ATTEMPTS {
         let current = state.meta.get(path.as_str()).await?;

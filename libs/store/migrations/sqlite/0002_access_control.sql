@@ -1,0 +1,9 @@
+-- Each pod is governed by one access control model: 'acp' (as ESS) or 'wac'.
+ALTER TABLE pods ADD COLUMN access TEXT NOT NULL DEFAULT 'acp' CHECK (access IN ('acp', 'wac'));
+
+-- DPoP proof ids seen within their validity window (replay protection).
+CREATE TABLE dpop_proofs (
+    id         TEXT PRIMARY KEY,
+    expires_ms INTEGER NOT NULL
+);
+CREATE INDEX dpop_proofs_expiry ON dpop_proofs (expires_ms);

@@ -1,0 +1,213 @@
+//! Effective access: loads the access control documents that govern a path (its own ACL/ACR
+//! and its ancestors'), parses them once per (path, ETag), fetches WAC groups, and asks
+//! `podplane_solid::access` for the modes a requester holds.
+//!
+//! Freshness: every request reads the candidate documents' rows (one coalesced read of
+//! `P.acl`, `parent(P).acl`, ... `/{pod}/.acl`), so a write to any ACL or ACR is seen by the
+//! next request on every replica; only parsing is cached, keyed by the row's ETag.
+
+mod groups;
+mod replay;
+
+use crate::error::ApiResult;
+use crate::AppState;
+use podplane_solid::access::acp::{self, Acr};
+use podplane_solid::access::wac::{Acl, Scope};
+use podplane_solid::access::{AccessKind, Modes, Requester};
+use podplane_solid::path::ResourcePath;
+use podplane_solid::rdf::{self, RdfFormat};
+use podplane_store::{Pod, Resource};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use groups::GroupCache;
+pub use replay::StoreReplayCache;
+
+/// A parsed access control document.
+#[derive(Debug)]
+pub enum Document {
+    Wac(Acl),
+    Acp(Acr),
+}
+
+pub struct AccessCaches {
+    documents: moka::sync::Cache<(String, String), Arc<Document>>,
+    pods: moka::sync::Cache<String, Option<Arc<Pod>>>,
+    pub groups: GroupCache,
+}
+
+impl AccessCaches {
+    pub fn new(groups: GroupCache) -> Self {
+        Self {
+            documents: moka::sync::Cache::builder().max_capacity(20_000).build(),
+            // Pods are created but never change kind or owner, so a short TTL only delays
+            // the sight of a pod created by another process.
+            pods: moka::sync::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(Duration::from_secs(2))
+                .build(),
+            groups,
+        }
+    }
+}
+
+/// The modes a requester holds on a resource, and on its access control resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Effective {
+    pub resource: Modes,
+    /// READ = may read the ACL/ACR, WRITE = may change it.
+    pub acl: Modes,
+}
+
+/// Everything evaluation needs for one path, read once per request.
+pub struct Governing {
+    pub pod: Arc<Pod>,
+    /// Parsed documents by the path they govern (the subject), nearest first.
+    docs: Vec<(ResourcePath, Arc<Document>)>,
+}
+
+impl AppState {
+    pub async fn pod_of(&self, path: &ResourcePath) -> ApiResult<Option<Arc<Pod>>> {
+        let Some(name) = path.pod() else {
+            return Ok(None);
+        };
+        if let Some(hit) = self.access.pods.get(name) {
+            if hit.is_some() {
+                return Ok(hit);
+            }
+        }
+        let pod = self.meta.get_pod(name).await?.map(Arc::new);
+        self.access.pods.insert(name.to_owned(), pod.clone());
+        Ok(pod)
+    }
+
+    /// The documents governing `path` (a non-auxiliary path), or `None` outside any pod.
+    pub async fn governing(&self, path: &ResourcePath) -> ApiResult<Option<Governing>> {
+        let Some(pod) = self.pod_of(path).await? else {
+            return Ok(None);
+        };
+        let mut subjects: Vec<ResourcePath> = path.ancestors_within_pod();
+        subjects.push(path.clone());
+        subjects.reverse();
+        let paths: Vec<String> = subjects
+            .iter()
+            .map(|s| s.acl().as_str().to_owned())
+            .collect();
+        let rows: HashMap<String, Resource> = self
+            .meta
+            .get_many(&paths)
+            .await?
+            .into_iter()
+            .map(|r| (r.path.clone(), r))
+            .collect();
+        let mut docs = Vec::new();
+        for subject in subjects {
+            if let Some(row) = rows.get(subject.acl().as_str()) {
+                docs.push((subject, self.document(pod.access, row).await?));
+            }
+        }
+        Ok(Some(Governing { pod, docs }))
+    }
+
+    async fn document(&self, kind: AccessKind, row: &Resource) -> ApiResult<Arc<Document>> {
+        let key = (row.path.clone(), row.etag.clone());
+        if let Some(hit) = self.access.documents.get(&key) {
+            return Ok(hit);
+        }
+        let bytes = crate::http::stored_bytes(self, row).await?;
+        let format = RdfFormat::from_media_type(&row.content_type).unwrap_or(RdfFormat::Turtle);
+        // A document that no longer parses grants nothing rather than failing every request.
+        let triples = rdf::parse(&bytes, format, &self.iri(&row.path), None).unwrap_or_else(|e| {
+            tracing::warn!(path = %row.path, error = %e, "unreadable access control document");
+            Vec::new()
+        });
+        let doc = Arc::new(match kind {
+            AccessKind::Wac => Document::Wac(Acl::parse(&triples)),
+            AccessKind::Acp => Document::Acp(Acr::parse(&triples)),
+        });
+        self.access.documents.insert(key, doc.clone());
+        Ok(doc)
+    }
+
+    /// The modes `who` holds on `target`: the path the documents were gathered for, or one
+    /// of its ancestors.
+    pub async fn effective(
+        &self,
+        g: &Governing,
+        target: &ResourcePath,
+        who: &Requester,
+    ) -> Effective {
+        // Documents of the target itself or of its ancestors, nearest first.
+        let docs: Vec<&(ResourcePath, Arc<Document>)> = g
+            .docs
+            .iter()
+            .filter(|(s, _)| {
+                s == target || (s.is_container() && target.as_str().starts_with(s.as_str()))
+            })
+            .collect();
+        match g.pod.access {
+            AccessKind::Wac => {
+                // WAC: the nearest ACL alone decides; no ACL anywhere means no access.
+                let Some((subject, doc)) = docs.first() else {
+                    return Effective {
+                        resource: Modes::NONE,
+                        acl: Modes::NONE,
+                    };
+                };
+                let Document::Wac(acl) = doc.as_ref() else {
+                    return Effective {
+                        resource: Modes::NONE,
+                        acl: Modes::NONE,
+                    };
+                };
+                let subject_iri = self.iri(subject.as_str());
+                let scope = if subject == target {
+                    Scope::Own(&subject_iri)
+                } else {
+                    Scope::Inherited(&subject_iri)
+                };
+                let wanted = acl.groups_to_check(scope, who);
+                let members = self.access.groups.memberships(self, &wanted, who).await;
+                let resource = acl.modes(scope, who, &|g| members.contains(g));
+                let control = resource.contains(Modes::CONTROL);
+                Effective {
+                    resource,
+                    acl: if control {
+                        Modes::READ.union(Modes::WRITE)
+                    } else {
+                        Modes::NONE
+                    },
+                }
+            }
+            AccessKind::Acp => {
+                let ctx = acp::Context {
+                    who,
+                    owner: g.pod.owner.as_deref(),
+                    creator: None,
+                    vcs: &[],
+                };
+                let mut policies = Vec::new();
+                let mut acr_policies = Vec::new();
+                for (subject, doc) in docs {
+                    let Document::Acp(acr) = doc.as_ref() else {
+                        continue;
+                    };
+                    if subject == target {
+                        policies.extend(acr.access_control.iter());
+                        acr_policies.extend(acr.acr_access.iter());
+                    } else {
+                        policies.extend(acr.member_access_control.iter());
+                        acr_policies.extend(acr.member_acr_access.iter());
+                    }
+                }
+                let resource = acp::granted(policies, &ctx);
+                let access = acp::granted(acr_policies, &ctx);
+                Effective {
+                    resource,
+                    acl: acp::acr_modes(access, resource),
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,321 @@
+//! Authentication and authorization of resource requests, before any redirect or body is
+//! processed (server-authorization-redirect): who is asking (Solid-OIDC, `podplane_auth`),
+//! what the operation needs (the WAC operation → mode table), what they hold (`access`), and
+//! the headers that tell clients about it (`Link: rel="acl"`, `WAC-Allow`, the ACR type).
+
+use super::request::header_str;
+use super::respond::set;
+use crate::error::{ApiError, ApiResult};
+use crate::AppState;
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method};
+use axum::response::Response;
+use podplane_auth::{AuthError, Credentials};
+use podplane_solid::access::acp::{
+    ACCESS_CONTROL_RESOURCE, ATTRIBUTE_REL, GRANT_REL, SUPPORTED_ATTRIBUTES,
+};
+use podplane_solid::access::{
+    wac_allow, AccessKind, Modes, Requester, ACL_APPEND, ACL_CONTROL, ACL_READ, ACL_WRITE,
+};
+use podplane_solid::headers::format_links;
+use podplane_solid::path::{Auxiliary, ResourcePath};
+use podplane_store::StoreError;
+
+/// What a request was granted; handlers that decide late (PATCH) consult it.
+#[derive(Debug, Clone)]
+pub struct Grant {
+    pub who: Requester,
+    /// Modes on the target resource; `Modes::ALL` in open-access mode.
+    pub modes: Modes,
+    /// Modes the public holds, for `WAC-Allow` on GET/HEAD.
+    pub public: Option<Modes>,
+    pub kind: Option<AccessKind>,
+}
+
+impl Grant {
+    /// A PATCH that deletes needs Write, one that only adds needs Append, and one with
+    /// conditions (`WHERE`, `solid:where`) also needs Read.
+    pub fn check_patch(
+        &self,
+        state: &AppState,
+        needs_read: bool,
+        needs_write: bool,
+    ) -> ApiResult<()> {
+        let mut need = if needs_write {
+            Modes::WRITE
+        } else {
+            Modes::APPEND
+        };
+        if needs_read {
+            need = need.union(Modes::READ);
+        }
+        if self.modes.contains(need) {
+            Ok(())
+        } else {
+            Err(refuse(state, &self.who, need))
+        }
+    }
+}
+
+fn challenge(state: &AppState, error: Option<&AuthError>) -> String {
+    let algs: Vec<String> = state
+        .verifier
+        .config()
+        .algorithms
+        .iter()
+        .map(|a| format!("{a:?}"))
+        .collect();
+    let mut c = format!("DPoP algs=\"{}\"", algs.join(" "));
+    if let Some(e) = error {
+        let description: String = e
+            .to_string()
+            .chars()
+            .filter(|c| *c != '"' && *c != '\\')
+            .collect();
+        c.push_str(&format!(
+            ", error=\"{}\", error_description=\"{description}\"",
+            e.oauth_error()
+        ));
+    }
+    if state.verifier.config().accept_bearer {
+        c.push_str(", Bearer realm=\"solid\"");
+    }
+    c
+}
+
+pub fn unauthenticated(state: &AppState, error: Option<&AuthError>) -> ApiError {
+    ApiError::Unauthenticated {
+        detail: error.map_or_else(|| "authentication required".to_owned(), |e| e.to_string()),
+        challenge: challenge(state, error),
+    }
+}
+
+/// 401 for the anonymous (authenticating might help), 403 for an agent without access.
+fn refuse(state: &AppState, who: &Requester, need: Modes) -> ApiError {
+    if who.webid.is_none() {
+        ApiError::Unauthenticated {
+            detail: format!("this operation needs {need} access; authenticate"),
+            challenge: challenge(state, None),
+        }
+    } else {
+        ApiError::Forbidden(format!(
+            "{} does not have {need} access",
+            who.webid.as_deref().unwrap_or_default()
+        ))
+    }
+}
+
+/// Who the request comes from. Bad credentials are a 401 even on public resources: the
+/// client meant to be someone and should learn that it is not.
+pub async fn identify(
+    state: &AppState,
+    method: &Method,
+    path: &ResourcePath,
+    headers: &HeaderMap,
+) -> ApiResult<Requester> {
+    let dpop: Vec<&str> = headers
+        .get_all("dpop")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    let url = state.iri(path.as_str());
+    let authorization = match headers.get(header::AUTHORIZATION) {
+        None => None,
+        Some(v) => Some(v.to_str().map_err(|_| {
+            unauthenticated(
+                state,
+                Some(&AuthError::Malformed("Authorization is not ASCII".into())),
+            )
+        })?),
+    };
+    let found = state
+        .verifier
+        .authenticate(Credentials {
+            authorization,
+            dpop: &dpop,
+            method: method.as_str(),
+            url: &url,
+        })
+        .await;
+    let origin = header_str(headers, header::ORIGIN).map(str::to_owned);
+    match found {
+        Ok(None) => Ok(Requester::anonymous(origin)),
+        Ok(Some(a)) => Ok(Requester {
+            webid: Some(a.webid),
+            client_id: a.client_id,
+            issuer: Some(a.issuer),
+            origin,
+        }),
+        Err(AuthError::Unavailable(m)) => Err(ApiError::Store(StoreError::Unavailable(m))),
+        Err(e) => Err(unauthenticated(state, Some(&e))),
+    }
+}
+
+/// Decides whether the request may proceed. Requests outside any pod pass: there is nothing
+/// to protect and the handlers answer 404.
+pub async fn authorize(
+    state: &AppState,
+    method: &Method,
+    path: &ResourcePath,
+    headers: &HeaderMap,
+) -> ApiResult<Grant> {
+    let who = identify(state, method, path, headers).await?;
+    decide(state, method, path, who).await
+}
+
+async fn decide(
+    state: &AppState,
+    method: &Method,
+    path: &ResourcePath,
+    who: Requester,
+) -> ApiResult<Grant> {
+    let (aux, subject) = match path.auxiliary() {
+        Some((kind, subject)) => (Some(kind), subject),
+        None => (None, path.clone()),
+    };
+    if state.config.open_access {
+        return Ok(Grant {
+            who,
+            modes: Modes::ALL,
+            public: Some(Modes::ALL),
+            kind: None,
+        });
+    }
+    let Some(g) = state.governing(&subject).await? else {
+        return Ok(Grant {
+            who,
+            modes: Modes::NONE,
+            public: None,
+            kind: None,
+        });
+    };
+    let kind = Some(g.pod.access);
+    let reads = matches!(*method, Method::GET | Method::HEAD);
+    let on_subject = state.effective(&g, &subject, &who).await;
+    let public = if reads && aux.is_none() {
+        Some(
+            state
+                .effective(&g, &subject, &who.as_public())
+                .await
+                .resource,
+        )
+    } else {
+        None
+    };
+    let grant = |modes| Grant {
+        who: who.clone(),
+        modes,
+        public,
+        kind,
+    };
+
+    if aux == Some(Auxiliary::AccessControl) {
+        let need = if reads { Modes::READ } else { Modes::WRITE };
+        return if on_subject.acl.contains(need) {
+            Ok(grant(Modes::ALL))
+        } else {
+            Err(refuse(state, &who, Modes::CONTROL))
+        };
+    }
+    let need = match *method {
+        Method::GET | Method::HEAD => Need::Target(Modes::READ),
+        Method::POST => Need::Target(Modes::APPEND),
+        // A pod root is never deleted (405 from the handler); only its own access counts.
+        Method::DELETE if aux.is_some() || subject.is_pod_root() => Need::Target(Modes::WRITE),
+        Method::DELETE => Need::TargetAndParent(Modes::WRITE),
+        // Description resources are written with the subject's Write.
+        Method::PUT | Method::PATCH if aux.is_some() => Need::Target(Modes::WRITE),
+        Method::PUT | Method::PATCH => {
+            if state.meta.get(path.as_str()).await?.is_some() {
+                // PATCH refines this once its body says whether it only appends.
+                Need::Target(if *method == Method::PUT {
+                    Modes::WRITE
+                } else {
+                    Modes::APPEND
+                })
+            } else {
+                Need::Parent(Modes::APPEND)
+            }
+        }
+        _ => Need::Target(Modes::NONE),
+    };
+    let parent_modes = || async {
+        match subject.parent() {
+            Some(parent) if !parent.is_root() => state.effective(&g, &parent, &who).await.resource,
+            _ => Modes::NONE,
+        }
+    };
+    let ok = match need {
+        Need::Target(m) => on_subject.resource.contains(m),
+        Need::TargetAndParent(m) => {
+            on_subject.resource.contains(m) && parent_modes().await.contains(m)
+        }
+        Need::Parent(m) => parent_modes().await.contains(m),
+    };
+    let wanted = match need {
+        Need::Target(m) | Need::TargetAndParent(m) | Need::Parent(m) => m,
+    };
+    if ok {
+        // A create is allowed by the parent; what the creator may then do to the new
+        // resource is what its inherited access says.
+        let modes = match need {
+            Need::Parent(_) => on_subject.resource.union(Modes::APPEND),
+            _ => on_subject.resource,
+        };
+        Ok(grant(modes))
+    } else {
+        Err(refuse(state, &who, wanted))
+    }
+}
+
+enum Need {
+    Target(Modes),
+    TargetAndParent(Modes),
+    Parent(Modes),
+}
+
+/// The access headers of a successful response.
+pub async fn decorate(
+    state: &AppState,
+    method: &Method,
+    path: &ResourcePath,
+    grant: Option<&Grant>,
+    res: &mut Response,
+) {
+    if res.status().is_client_error() || res.status().is_server_error() || path.pod().is_none() {
+        return;
+    }
+    let kind = match grant.and_then(|g| g.kind) {
+        Some(k) => Some(k),
+        None => state.pod_of(path).await.ok().flatten().map(|p| p.access),
+    };
+    let mut links: Vec<(String, &str)> = Vec::new();
+    match path.auxiliary() {
+        None => links.push((state.iri(path.acl().as_str()), "acl")),
+        Some((Auxiliary::AccessControl, _)) if kind == Some(AccessKind::Acp) => {
+            links.push((ACCESS_CONTROL_RESOURCE.to_owned(), "type"));
+            if *method == Method::OPTIONS {
+                for mode in [ACL_READ, ACL_APPEND, ACL_WRITE, ACL_CONTROL] {
+                    links.push((mode.to_owned(), GRANT_REL));
+                }
+                for attribute in SUPPORTED_ATTRIBUTES {
+                    links.push((attribute.to_owned(), ATTRIBUTE_REL));
+                }
+            }
+        }
+        Some(_) => {}
+    }
+    let h = res.headers_mut();
+    if !links.is_empty() {
+        let extra = format_links(links.iter().map(|(t, r)| (t.as_str(), *r)));
+        if let Ok(v) = HeaderValue::from_str(&extra) {
+            h.append(header::LINK, v);
+        }
+    }
+    if let (Some(g), Some(public)) = (grant, grant.and_then(|g| g.public)) {
+        set(
+            h,
+            HeaderName::from_static("wac-allow"),
+            &wac_allow(g.modes, public),
+        );
+    }
+}

@@ -1,0 +1,253 @@
+//! Access Control Policy (SPEC-CHECKLIST §2.4): ACRs advertised and typed, policies with
+//! allow/deny and allOf/anyOf/noneOf matchers on agent, client and issuer, member access
+//! control inheritance, and `acp:access` (or Control) for the ACR itself.
+
+use crate::harness::*;
+use crate::idp::Agent;
+use reqwest::Method;
+
+const PREFIXES: &str = "@prefix acp: <http://www.w3.org/ns/solid/acp#>.
+@prefix acl: <http://www.w3.org/ns/auth/acl#>.
+";
+const ACR_TYPE: &str = "http://www.w3.org/ns/solid/acp#AccessControlResource";
+
+/// A private ACP pod of the owner with `doc.ttl` and `c/item.ttl`.
+async fn setup() -> (String, String, String) {
+    let root = shared().private_pod(&owner().webid, "acp");
+    let doc = format!("{root}doc.ttl");
+    let item = format!("{root}c/item.ttl");
+    for url in [&doc, &item] {
+        let s = status_as(Some(owner()), Method::PUT, url, Some("<#a> <#b> <#c>.")).await;
+        assert_eq!(s, 201, "{url}");
+    }
+    (root, doc, item)
+}
+
+/// Replaces the ACR of `resource` (as the owner) with `policies`, applied to it.
+async fn set_acr(resource: &str, link: &str, policies: &str) {
+    let body = format!("{PREFIXES}<> {link} <#ac>.\n<#ac> {policies}");
+    let s = status_as(
+        Some(owner()),
+        Method::PUT,
+        &format!("{resource}.acl"),
+        Some(&body),
+    )
+    .await;
+    assert!(s == 201 || s == 204, "set ACR of {resource}: {s}");
+}
+
+fn bob() -> Agent {
+    idp().agent("bob")
+}
+
+#[tokio::test]
+async fn acr_is_advertised_typed_and_implicit_until_written() {
+    let (root, doc, _) = setup().await;
+    let res = as_agent(Some(owner()), Method::GET, &doc, None).await;
+    assert!(
+        has_link(&res, &format!("{doc}.acl"), "acl"),
+        "{}",
+        header(&res, "link")
+    );
+    assert_eq!(header(&res, "link").matches("rel=\"acl\"").count(), 1);
+    // No ACR was written for doc.ttl, yet it has one (Inrupt's libraries rely on it).
+    let acr = as_agent(Some(owner()), Method::GET, &format!("{doc}.acl"), None).await;
+    assert_eq!(acr.status(), 200);
+    assert!(has_link(&acr, ACR_TYPE, "type"), "{}", header(&acr, "link"));
+    assert!(header(&acr, "content-type").starts_with("text/turtle"));
+    assert!(text(acr).await.contains("acp#resource"));
+    // The root's ACR is the one pod creation wrote: the owner's policy.
+    let root_acr =
+        text(as_agent(Some(owner()), Method::GET, &format!("{root}.acl"), None).await).await;
+    assert!(root_acr.contains(&owner().webid), "{root_acr}");
+    assert_eq!(
+        status_as(Some(owner()), Method::DELETE, &format!("{root}.acl"), None).await,
+        405
+    );
+}
+
+#[tokio::test]
+async fn options_on_an_acr_lists_grants_and_attributes() {
+    let (_, doc, _) = setup().await;
+    let res = options(&format!("{doc}.acl")).await;
+    for mode in ["Read", "Append", "Write", "Control"] {
+        let target = format!("http://www.w3.org/ns/auth/acl#{mode}");
+        assert!(
+            has_link(&res, &target, "http://www.w3.org/ns/solid/acp#grant"),
+            "{mode}"
+        );
+    }
+    for attr in ["agent", "client", "issuer", "vc"] {
+        let target = format!("http://www.w3.org/ns/solid/acp#{attr}");
+        assert!(
+            has_link(&res, &target, "http://www.w3.org/ns/solid/acp#attribute"),
+            "{attr}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn agent_policy_grants_exactly_its_modes() {
+    let (_, doc, _) = setup().await;
+    let bob = bob();
+    assert_eq!(status_as(Some(&bob), Method::GET, &doc, None).await, 403);
+    set_acr(
+        &doc,
+        "acp:accessControl",
+        &format!(
+            "acp:apply [ acp:allow acl:Read; acp:anyOf [ acp:agent <{}> ] ].",
+            bob.webid
+        ),
+    )
+    .await;
+    let res = as_agent(Some(&bob), Method::GET, &doc, None).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(header(&res, "wac-allow"), "user=\"read\",public=\"\"");
+    assert_eq!(
+        status_as(Some(&bob), Method::PUT, &doc, Some("<#x> <#y> <#z>.")).await,
+        403
+    );
+    assert_eq!(status_as(Some(&bob), Method::DELETE, &doc, None).await, 403);
+    assert_eq!(status_as(None, Method::GET, &doc, None).await, 401);
+}
+
+#[tokio::test]
+async fn public_and_authenticated_agents() {
+    let (root, doc, _) = setup().await;
+    set_acr(
+        &doc,
+        "acp:accessControl",
+        "acp:apply [ acp:allow acl:Read; acp:anyOf [ acp:agent acp:PublicAgent ] ].",
+    )
+    .await;
+    let res = as_agent(None, Method::GET, &doc, None).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(header(&res, "wac-allow"), "user=\"read\",public=\"read\"");
+    set_acr(
+        &root,
+        "acp:accessControl",
+        "acp:apply [ acp:allow acl:Append; acp:anyOf [ acp:agent acp:AuthenticatedAgent ] ].",
+    )
+    .await;
+    assert_eq!(
+        status_as(None, Method::POST, &root, Some("<#a> <#b> <#c>.")).await,
+        401
+    );
+    assert_eq!(
+        status_as(Some(&bob()), Method::POST, &root, Some("<#a> <#b> <#c>.")).await,
+        201
+    );
+}
+
+#[tokio::test]
+async fn deny_beats_allow() {
+    let (_, doc, _) = setup().await;
+    let bob = bob();
+    set_acr(
+        &doc,
+        "acp:accessControl",
+        &format!(
+            "acp:apply [ acp:allow acl:Read; acp:anyOf [ acp:agent acp:PublicAgent ] ],
+                   [ acp:deny acl:Read; acp:anyOf [ acp:agent <{}> ] ].",
+            bob.webid
+        ),
+    )
+    .await;
+    assert_eq!(status_as(None, Method::GET, &doc, None).await, 200);
+    assert_eq!(status_as(Some(&bob), Method::GET, &doc, None).await, 403);
+}
+
+#[tokio::test]
+async fn member_access_control_is_inherited_by_descendants_only() {
+    let (root, _, item) = setup().await;
+    let bob = bob();
+    let container = format!("{root}c/");
+    set_acr(
+        &container,
+        "acp:memberAccessControl",
+        &format!(
+            "acp:apply [ acp:allow acl:Read; acp:anyOf [ acp:agent <{}> ] ].",
+            bob.webid
+        ),
+    )
+    .await;
+    assert_eq!(status_as(Some(&bob), Method::GET, &item, None).await, 200);
+    assert_eq!(
+        status_as(Some(&bob), Method::GET, &container, None).await,
+        403
+    );
+}
+
+#[tokio::test]
+async fn client_and_issuer_matchers() {
+    let (_, doc, _) = setup().await;
+    let bob = bob();
+    set_acr(
+        &doc,
+        "acp:accessControl",
+        &format!(
+            "acp:apply [ acp:allow acl:Read;
+            acp:allOf [ acp:agent <{}> ], [ acp:client <https://app.example/id> ];
+            acp:noneOf [ acp:issuer <https://evil.example> ] ].",
+            bob.webid
+        ),
+    )
+    .await;
+    assert_eq!(status_as(Some(&bob), Method::GET, &doc, None).await, 200);
+    let other_app = Agent::new(idp(), &bob.webid, |c| {
+        c["client_id"] = serde_json::json!("https://other.example/id")
+    });
+    assert_eq!(
+        status_as(Some(&other_app), Method::GET, &doc, None).await,
+        403
+    );
+    set_acr(
+        &doc,
+        "acp:accessControl",
+        &format!(
+            "acp:apply [ acp:allow acl:Read; acp:allOf [ acp:issuer <{}> ] ].",
+            idp().issuer
+        ),
+    )
+    .await;
+    assert_eq!(
+        status_as(Some(&other_app), Method::GET, &doc, None).await,
+        200
+    );
+    assert_eq!(status_as(None, Method::GET, &doc, None).await, 401);
+}
+
+#[tokio::test]
+async fn reading_and_writing_an_acr_needs_acp_access_or_control() {
+    let (_, doc, _) = setup().await;
+    let bob = bob();
+    let acr = format!("{doc}.acl");
+    set_acr(
+        &doc,
+        "acp:accessControl",
+        &format!(
+            "acp:apply [ acp:allow acl:Read, acl:Write; acp:anyOf <#bob> ]. <#bob> acp:agent <{}>.",
+            bob.webid
+        ),
+    )
+    .await;
+    assert_eq!(status_as(Some(&bob), Method::GET, &acr, None).await, 403);
+    set_acr(&doc, "acp:accessControl", &format!(
+        "acp:apply [ acp:allow acl:Read; acp:anyOf <#bob> ]; acp:access [ acp:allow acl:Read; acp:anyOf <#bob> ].
+         <#bob> acp:agent <{}>.", bob.webid)).await;
+    assert_eq!(status_as(Some(&bob), Method::GET, &acr, None).await, 200);
+    assert_eq!(
+        status_as(Some(&bob), Method::PUT, &acr, Some("<#a> <#b> <#c>.")).await,
+        403
+    );
+    set_acr(
+        &doc,
+        "acp:accessControl",
+        &format!(
+            "acp:apply [ acp:allow acl:Control; acp:anyOf [ acp:agent <{}> ] ].",
+            bob.webid
+        ),
+    )
+    .await;
+    assert_eq!(status_as(Some(&bob), Method::GET, &acr, None).await, 200);
+}
