@@ -14,6 +14,11 @@ if ! command -v cc >/dev/null 2>&1; then
     apt-get update -qq && apt-get install -y -qq build-essential pkg-config >/dev/null
 fi
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
+# The interop test runs the Community Solid Server and Inrupt's libraries (Node.js >= 20).
+if ! command -v npm >/dev/null 2>&1; then
+    echo "installing Node.js and npm" >&2
+    apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null
+fi
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
@@ -29,7 +34,11 @@ trap 'rm -f "$log"' EXIT
 cargo test --workspace --locked 2>&1 | tee "$log"
 echo "== the black-box protocol suite again, against distributed mode"
 PODPLANE_TEST_MODE=distributed cargo test --locked -p podplane --test protocol 2>&1 | tee -a "$log"
+echo "== interop: CSS as identity provider, Inrupt's libraries against podplane"
+# Its checks print "ok - ..." / "not ok - ..."; they count in the closing line below.
+PODPLANE_BIN=target/debug/podplane bash scripts/interop.sh 2>&1 | tee -a "$log"
 # One closing line for the whole run (cargo's own last line is the doc-test summary of the
 # last crate, which usually counts zero).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     /^ok - / { p++ } /^not ok - / { f++ }
      END { printf "tests: %d passed, %d failed\n", p, f }' "$log"

@@ -1,0 +1,341 @@
+// Interoperability test: the Community Solid Server (CSS) is the Solid-OIDC identity provider,
+// Inrupt's @inrupt/solid-client(-authn-node) is the client, podplane is the resource server.
+// Everything runs on loopback. Run it through scripts/interop.sh, or by hand:
+//   (cd tests/interop && npm ci) && PODPLANE_BIN=target/debug/podplane node tests/interop/interop.mjs
+// Environment: PODPLANE_BIN (required), PODPLANE_LOG (passed to podplane, e.g. debug),
+// INTEROP_CSS_PORT / INTEROP_PODPLANE_PORT (default: free ports), INTEROP_TRACE=1 (log every
+// request to podplane), INTEROP_SERVER_LOG=1 (print podplane's and CSS's output at the end).
+// Output: one `ok - ...` / `not ok - ...` line per check (with `#` diagnostics); exit 1 on failure.
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { Session } from '@inrupt/solid-client-authn-node';
+import {
+  FetchError, buildThing, createSolidDataset, createThing, getContainedResourceUrlAll, getFile,
+  getSolidDataset, getStringNoLocale, getThing, overwriteFile, saveSolidDatasetAt, setThing,
+  universalAccess,
+} from '@inrupt/solid-client';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const SCHEMA_NAME = 'https://schema.org/name';
+const t0 = Date.now();
+const log = (...a) => console.log(`# [${((Date.now() - t0) / 1000).toFixed(1)}s]`, ...a);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+if (!process.env.PODPLANE_BIN) {
+  console.error('PODPLANE_BIN must name the podplane binary (scripts/interop.sh sets it)');
+  process.exit(2);
+}
+const PODPLANE_BIN = resolve(process.env.PODPLANE_BIN);
+
+// ---------------------------------------------------------------- results
+let passed = 0;
+let failed = 0;
+const diag = (text) => { for (const l of String(text).split('\n')) console.log(`#   ${l}`); };
+function report(ok, name, details) {
+  console.log(`${ok ? 'ok' : 'not ok'} - ${name}`);
+  if (ok) { passed++; return; }
+  failed++;
+  if (details) diag(details);
+  const recent = trace.slice(-6);
+  if (recent.length) { diag('last requests to podplane:'); recent.forEach((x) => diag(`  ${x}`)); }
+}
+// Runs one check: `fn` returns true/false or [bool, detail]; a throw is a failure.
+async function check(name, fn) {
+  try {
+    const r = await fn();
+    const [ok, detail] = Array.isArray(r) ? r : [r, undefined];
+    report(Boolean(ok), name, ok ? undefined : detail);
+    return Boolean(ok);
+  } catch (e) {
+    report(false, name, describeError(e));
+    return false;
+  }
+}
+function describeError(e) {
+  if (e instanceof FetchError) {
+    let pd = '';
+    try { pd = JSON.stringify(e.problemDetails); } catch {}
+    return `FetchError ${e.statusCode}: ${e.message}${pd ? `\nproblem details: ${pd}` : ''}`;
+  }
+  return e?.stack ?? String(e);
+}
+// Expects `promise` to reject with a solid-client FetchError of the given status.
+async function expectStatus(promise, status) {
+  try {
+    await promise;
+    return [false, `expected FetchError ${status}, the call succeeded`];
+  } catch (e) {
+    if (e instanceof FetchError && e.statusCode === status) return true;
+    return [false, `expected FetchError ${status}, got: ${describeError(e)}`];
+  }
+}
+
+// ---------------------------------------------------------------- child processes, cleanup
+const children = [];
+const tempDirs = [];
+let cleanedUp = false;
+function cleanupSync() {
+  if (cleanedUp) return;
+  cleanedUp = true;
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  for (const d of tempDirs) { try { rmSync(d, { recursive: true, force: true }); } catch {} }
+}
+process.on('exit', cleanupSync);
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(sig, () => { console.log(`# interrupted (${sig})`); cleanupSync(); process.exit(130); });
+}
+function tempDir(prefix) { const d = mkdtempSync(join(tmpdir(), prefix)); tempDirs.push(d); return d; }
+// Keeps the last lines a child printed (for failures) without growing without bound.
+function capture(child, label) {
+  const lines = [];
+  const push = (d) => {
+    for (const l of String(d).split('\n')) if (l) lines.push(`${label}: ${l}`);
+    if (lines.length > 2000) lines.splice(0, lines.length - 2000);
+  };
+  child.stdout?.on('data', push);
+  child.stderr?.on('data', push);
+  return lines;
+}
+const exited = (c) => c.exitCode !== null || c.signalCode !== null;
+async function stop(child, how, timeoutMs = 10_000) {
+  if (exited(child)) return;
+  const done = new Promise((r) => child.once('exit', r));
+  how();
+  if (await Promise.race([done.then(() => true), sleep(timeoutMs).then(() => false)])) return;
+  child.kill('SIGKILL');
+  await done;
+}
+async function freePort() {
+  const srv = createServer();
+  await new Promise((r, j) => { srv.once('error', j); srv.listen(0, '127.0.0.1', r); });
+  const { port } = srv.address();
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+async function waitFor(url, child, output, okStatus, timeoutMs = 90_000) {
+  const start = Date.now();
+  while (Date.now() - start < timeoutMs) {
+    if (exited(child)) throw new Error(`${url}: server exited (${child.exitCode ?? child.signalCode})\n${output.slice(-40).join('\n')}`);
+    try { const r = await fetch(url); if (okStatus(r.status)) return; } catch {}
+    await sleep(200);
+  }
+  throw new Error(`${url} did not answer within ${timeoutMs} ms\n${output.slice(-40).join('\n')}`);
+}
+
+// ---------------------------------------------------------------- request trace
+// Inrupt's authenticated fetch calls the global fetch at call time, so wrapping it sees every
+// request the libraries (and the anonymous checks) send to podplane.
+const trace = [];
+let PP_ORIGIN = '';
+const realFetch = globalThis.fetch;
+globalThis.fetch = async (input, init) => {
+  const url = typeof input === 'string' ? input : input.url ?? String(input);
+  const res = await realFetch(input, init);
+  if (PP_ORIGIN && url.startsWith(PP_ORIGIN)) {
+    const method = (init?.method ?? input.method ?? 'GET').toUpperCase();
+    const h = new Headers(init?.headers);
+    const who = h.get('authorization') ? `${h.get('authorization').split(' ')[0]}` : 'anonymous';
+    let line = `${method} ${url} [${who}${h.get('content-type') ? `, ${h.get('content-type')}` : ''}] -> ${res.status}`;
+    if (res.status >= 300) {
+      const keep = ['link', 'www-authenticate', 'content-type', 'location', 'allow', 'accept-patch', 'wac-allow'];
+      const hs = keep.map((k) => res.headers.get(k) && `${k}: ${res.headers.get(k)}`).filter(Boolean);
+      let body = '';
+      try { body = (await res.clone().text()).slice(0, 400); } catch {}
+      line += `\n      ${hs.join('\n      ')}${body ? `\n      body: ${body.replace(/\n/g, ' ')}` : ''}`;
+    }
+    trace.push(line);
+    if (trace.length > 200) trace.splice(0, trace.length - 200);
+    if (process.env.INTEROP_TRACE) console.log(`# trace: ${line}`);
+  }
+  return res;
+};
+
+// ---------------------------------------------------------------- 1. CSS + accounts
+const CSS_PORT = Number(process.env.INTEROP_CSS_PORT || await freePort());
+const CSS = `http://localhost:${CSS_PORT}/`;
+const cssDir = tempDir('interop-css-');
+// CSS turns every CSS_* environment variable into a CLI option and exits on unknown ones.
+const cssEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CSS_')));
+const css = spawn(process.execPath, [join(HERE, 'node_modules/@solid/community-server/bin/server.js'),
+  '-p', String(CSS_PORT), '-b', CSS, '-c', '@css:config/file.json', '-f', cssDir, '-l', 'warn'],
+{ cwd: HERE, env: cssEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+children.push(css);
+const cssOut = capture(css, 'css');
+
+async function api(url, { method = 'GET', body, auth } = {}) {
+  const headers = { accept: 'application/json' };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (auth) headers.authorization = `CSS-Account-Token ${auth}`;
+  const res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const json = await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error(`${method} ${url} -> ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
+async function createAccount(name) {
+  const email = `${name}@example.org`;
+  const password = `${name}-secret-pw`;
+  const { controls: c0 } = await api(`${CSS}.account/`);
+  const { authorization: a1 } = await api(c0.account.create, { method: 'POST', body: {} });
+  const { controls: c1 } = await api(`${CSS}.account/`, { auth: a1 });
+  await api(c1.password.create, { method: 'POST', auth: a1, body: { email, password } });
+  const { authorization } = await api(c0.password.login, { method: 'POST', body: { email, password } });
+  const { controls } = await api(`${CSS}.account/`, { auth: authorization });
+  // No settings.webId: CSS creates <pod>/profile/card#me, which names CSS as its oidcIssuer.
+  const pod = await api(controls.account.pod, { method: 'POST', auth: authorization, body: { name } });
+  const cc = await api(controls.account.clientCredentials, {
+    method: 'POST', auth: authorization, body: { name: `${name}-token`, webId: pod.webId } });
+  return { name, webId: pod.webId, clientId: cc.id, clientSecret: cc.secret };
+}
+
+// ---------------------------------------------------------------- 2. podplane
+const PP_PORT = Number(process.env.INTEROP_PODPLANE_PORT || await freePort());
+const PP = `http://localhost:${PP_PORT}`;
+PP_ORIGIN = PP;
+const ppDir = tempDir('interop-podplane-');
+// Only PODPLANE_LOG gets through: other PODPLANE_*/INRUPT_* variables could change the setup.
+const ppEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) =>
+  k === 'PODPLANE_LOG' || !(k.startsWith('PODPLANE_') || k.startsWith('INRUPT_'))));
+const podplane = spawn(PODPLANE_BIN, ['serve', '--data-dir', ppDir, '--listen', `127.0.0.1:${PP_PORT}`,
+  '--base-url', PP, '--allow-private-fetch', '--exit-on-stdin-eof'],
+{ env: ppEnv, stdio: ['pipe', 'pipe', 'pipe'] });
+children.push(podplane);
+const ppOut = capture(podplane, 'podplane');
+
+let exitCode = 1;
+try {
+  log(`CSS ${CSS} (data ${cssDir}); podplane ${PP} (data ${ppDir})`);
+  await Promise.all([
+    waitFor(`${CSS}.account/`, css, cssOut, (s) => s === 200),
+    waitFor(`http://127.0.0.1:${PP_PORT}/health/ready`, podplane, ppOut, (s) => s === 200),
+  ]);
+  log('CSS and podplane are up');
+  const alice = await createAccount('alice');
+  const bob = await createAccount('bob');
+  log(`accounts: ${alice.webId}, ${bob.webId}`);
+
+  // ---------------------------------------------------------------- 3. pods on podplane
+  const run = promisify(execFile);
+  for (const access of ['acp', 'wac']) {
+    await check(`podplane pod create alice-${access} --access ${access}`, async () => {
+      await run(PODPLANE_BIN, ['pod', 'create', `alice-${access}`, '--owner', alice.webId, '--access', access,
+        '--data-dir', ppDir, '--base-url', PP], { env: ppEnv });
+      return true;
+    });
+  }
+
+  // ---------------------------------------------------------------- 4. sessions and checks
+  async function login(acc) {
+    const s = new Session({ keepAlive: false });
+    await s.login({ clientId: acc.clientId, clientSecret: acc.clientSecret, oidcIssuer: CSS, tokenType: 'DPoP' });
+    return s;
+  }
+  const sa = await login(alice);
+  const sb = await login(bob);
+  await check(`alice and bob log in at CSS with client credentials (DPoP)`, () => [
+    sa.info.isLoggedIn && sa.info.webId === alice.webId && sb.info.isLoggedIn && sb.info.webId === bob.webId,
+    `alice: ${JSON.stringify(sa.info)}\nbob: ${JSON.stringify(sb.info)}`]);
+  const asAlice = { fetch: sa.fetch };
+  const asBob = { fetch: sb.fetch };
+
+  for (const access of ['acp', 'wac']) {
+    const pod = `${PP}/alice-${access}/`;
+    const tag = `[${access}]`;
+    // The CLI's pod shows up in the running server within a couple of seconds.
+    const deadline = Date.now() + 10_000;
+    let rootStatus = 0;
+    while (Date.now() < deadline) {
+      rootStatus = (await sa.fetch(pod, { method: 'HEAD' })).status;
+      if (rootStatus === 200) break;
+      await sleep(250);
+    }
+    await check(`${tag} alice reaches her pod root ${pod}`, () => [rootStatus === 200, `last status ${rootStatus}`]);
+
+    const dir = `${pod}interop/`;
+    const fileUrl = `${dir}hello.txt`;
+    const dataUrl = `${dir}data`;
+    const text = `hello from alice on ${access}\n`;
+    const name = `Alice's ${access.toUpperCase()} thing`;
+
+    // a. write
+    await check(`${tag} overwriteFile ${fileUrl}`, async () => {
+      await overwriteFile(fileUrl, new Blob([text], { type: 'text/plain' }), { contentType: 'text/plain', ...asAlice });
+      return true;
+    });
+    await check(`${tag} saveSolidDatasetAt ${dataUrl}`, async () => {
+      const thing = buildThing(createThing({ name: 'it' })).addStringNoLocale(SCHEMA_NAME, name).build();
+      await saveSolidDatasetAt(dataUrl, setThing(createSolidDataset(), thing), asAlice);
+      return true;
+    });
+    // b. read
+    await check(`${tag} getFile returns the text`, async () => {
+      const got = await (await getFile(fileUrl, asAlice)).text();
+      return [got === text, `got ${JSON.stringify(got)}`];
+    });
+    await check(`${tag} getSolidDataset returns schema:name`, async () => {
+      const ds = await getSolidDataset(dataUrl, asAlice);
+      const got = getStringNoLocale(getThing(ds, `${dataUrl}#it`), SCHEMA_NAME);
+      return [got === name, `got ${JSON.stringify(got)}`];
+    });
+    // c. list
+    await check(`${tag} container lists both resources`, async () => {
+      const listed = getContainedResourceUrlAll(await getSolidDataset(dir, asAlice));
+      return [listed.includes(fileUrl) && listed.includes(dataUrl), `listed ${JSON.stringify(listed)}`];
+    });
+    // d. anonymous
+    await check(`${tag} anonymous GET of the file is 401`, async () => {
+      const r = await fetch(fileUrl);
+      return [r.status === 401, `status ${r.status}, www-authenticate: ${r.headers.get('www-authenticate')}`];
+    });
+    // e. bob without access
+    await check(`${tag} bob's getFile is refused with 403`, () => expectStatus(getFile(fileUrl, asBob), 403));
+    // f. alice grants bob read
+    await check(`${tag} universalAccess.setAgentAccess(bob, read) succeeds`, async () => {
+      const r = await universalAccess.setAgentAccess(fileUrl, bob.webId, { read: true }, asAlice);
+      return [r !== null, `returned ${JSON.stringify(r)}`];
+    });
+    await check(`${tag} universalAccess.getAgentAccess(bob) reports read`, async () => {
+      const r = await universalAccess.getAgentAccess(fileUrl, bob.webId, asAlice);
+      return [r?.read === true, `returned ${JSON.stringify(r)}`];
+    });
+    await check(`${tag} bob can now read the file`, async () => {
+      const got = await (await getFile(fileUrl, asBob)).text();
+      return [got === text, `got ${JSON.stringify(got)}`];
+    });
+    await check(`${tag} bob's overwriteFile is refused with 403`, () => expectStatus(
+      overwriteFile(fileUrl, new Blob(['bob was here']), { contentType: 'text/plain', ...asBob }), 403));
+    // g. public read of the dataset
+    await check(`${tag} universalAccess.setPublicAccess(read) on the dataset succeeds`, async () => {
+      const r = await universalAccess.setPublicAccess(dataUrl, { read: true }, asAlice);
+      return [r !== null, `returned ${JSON.stringify(r)}`];
+    });
+    await check(`${tag} anonymous GET of the dataset is 200`, async () => {
+      const r = await fetch(dataUrl, { headers: { accept: 'text/turtle' } });
+      const body = await r.text();
+      return [r.status === 200 && body.includes(`${access.toUpperCase()} thing`), `status ${r.status}, body ${body.slice(0, 300)}`];
+    });
+  }
+  await sa.logout();
+  await sb.logout();
+  exitCode = failed ? 1 : 0;
+} catch (e) {
+  console.log(`not ok - setup: ${e?.message ?? e}`);
+  diag(describeError(e));
+  failed++;
+} finally {
+  // ---------------------------------------------------------------- 5. teardown
+  await stop(podplane, () => podplane.stdin.end());
+  await stop(css, () => css.kill('SIGTERM'));
+  if (failed || process.env.INTEROP_SERVER_LOG) {
+    const lines = process.env.INTEROP_SERVER_LOG ? [...ppOut, ...cssOut] : [...ppOut.slice(-60), ...cssOut.slice(-20)];
+    if (lines.length) { console.log('# --- server output (tail) ---'); lines.forEach((l) => console.log(`# ${l}`)); }
+  }
+  log(`podplane exited (${podplane.exitCode ?? podplane.signalCode}), CSS exited (${css.exitCode ?? css.signalCode})`);
+  cleanupSync();
+  console.log(`# ${passed} passed, ${failed} failed, ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+}
+process.exit(failed ? 1 : exitCode);
