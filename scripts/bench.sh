@@ -14,9 +14,10 @@ CONNS=32
 THREADS=2
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-cargo build --release --locked -p podplane --bin podplane --example trivial_axum >&2
+cargo build --release --locked -p podplane --bin podplane --example trivial_axum --example bench_idp >&2
 BIN=target/release/podplane
 TRIVIAL=target/release/examples/trivial_axum
+IDP=http://127.0.0.1:3954
 
 WORK=$(mktemp -d)
 PIDS=()
@@ -40,19 +41,39 @@ wait_ready http://127.0.0.1:3951/x
 BASE_RPS=$(wrk_run $CONNS http://127.0.0.1:3951/x | rps_of)
 row "trivial axum handler, GET (req/s)" "$BASE_RPS" "1.00"
 
+# The identity provider of the bench pod's owner (the test suite's, on loopback).
+target/release/examples/bench_idp 127.0.0.1:3954 & PIDS+=($!)
+wait_ready "$IDP/webid"
+OWNER=$(curl -sf "$IDP/webid")
+TOKEN=$(curl -sf "$IDP/token")
+export PODPLANE_ALLOW_PRIVATE_FETCH=true
+# The owner opens a pod to the public (public figures are measured with access control
+# evaluated on every request, as always).
+open_pod() {
+  curl -sf -X PUT -H "authorization: DPoP $TOKEN" -H "dpop: $(curl -sf "$IDP/proofs?n=1&method=PUT&url=$1.acl")" \
+    -H 'content-type: text/turtle' --data-binary @scripts/bench/open-acr.ttl "$1.acl" >/dev/null
+}
+
 # 2. Embedded podplane on a fresh data dir
 export PODPLANE_DATA_DIR="$WORK/data" PODPLANE_BASE_URL=http://127.0.0.1:3952 PODPLANE_LOG=warn
-"$BIN" pod create bench >/dev/null
+"$BIN" pod create bench --owner "$OWNER" >/dev/null
 START=$(date +%s%N)
 "$BIN" serve --listen 127.0.0.1:3952 & SERVER=$!; PIDS+=($SERVER)
 wait_ready http://127.0.0.1:3952/health/ready
 STARTUP_EMPTY_MS=$(( ($(date +%s%N) - START) / 1000000 ))
 U=http://127.0.0.1:3952/bench
+open_pod "$U/"
 
 curl -sf -X PUT -H 'content-type: text/turtle' --data-binary \
   '<#it> <http://xmlns.com/foaf/0.1/name> "A small document"; <http://ex.org/count> 1 .' "$U/small.ttl" >/dev/null
 R=$(wrk_run $CONNS "$U/small.ttl" | rps_of); row "GET small Turtle (req/s)" "$R" "$(ratio "$R" "$BASE_RPS")"
 SMALL_GET=$R
+# Authenticated: the same GET with a DPoP-bound token and a fresh proof each time.
+curl -sf "$IDP/proofs?n=$((DURATION * 25000))&method=GET&url=$U/small.ttl" > "$WORK/proofs"
+OUT=$(TOKEN=$TOKEN PROOFS="$WORK/proofs" THREADS=$THREADS wrk_run $CONNS -s scripts/bench/dpop_get.lua "$U/small.ttl")
+R=$(echo "$OUT" | rps_of); row "GET small Turtle, DPoP-authenticated (req/s)" "$R" "$(ratio "$R" "$BASE_RPS")"
+if echo "$OUT" | grep -q "Non-2xx"; then echo "warning: some DPoP requests failed: $(echo "$OUT" | grep Non-2xx)" >&2; fi
+DPOP_GET=$R
 R=$(wrk_run $CONNS -H 'Accept: application/ld+json' "$U/small.ttl" | rps_of); row "GET small as JSON-LD (req/s)" "$R" "$(ratio "$R" "$BASE_RPS")"
 JSONLD_GET=$R
 R=$(wrk_run 8 -s scripts/bench/put_new.lua "$U/" | rps_of); row "PUT small Turtle to new URLs (req/s)" "$R" "$(ratio "$R" "$BASE_RPS")"
@@ -117,13 +138,14 @@ if [ "${BENCH_DISTRIBUTED:-1}" = 1 ]; then
   psql "$PODPLANE_TEST_PG_URL" -qc "CREATE DATABASE $DB"
   DB_URL="${PODPLANE_TEST_PG_URL%/*}/$DB"
   DPODS=(--database-url "$DB_URL" --base-url http://127.0.0.1:3953)
-  "$BIN" pod create bench "${DPODS[@]}" >/dev/null
+  "$BIN" pod create bench --owner "$OWNER" "${DPODS[@]}" >/dev/null
   PODPLANE_DATA_DIR= "$BIN" storage --listen 127.0.0.1:3953 --base-url http://127.0.0.1:3953 \
     --database-url "$DB_URL" --s3-bucket "$PODPLANE_TEST_S3_BUCKET" --s3-prefix "bench-$$/" \
     --s3-endpoint "$PODPLANE_TEST_S3_ENDPOINT" --s3-path-style \
     --kafka-bootstrap-servers "$PODPLANE_TEST_KAFKA" & DSERVER=$!; PIDS+=($DSERVER)
   wait_ready http://127.0.0.1:3953/health/ready
   D=http://127.0.0.1:3953/bench
+  open_pod "$D/"
   curl -sf -X PUT -H 'content-type: text/turtle' --data-binary \
     '<#it> <http://xmlns.com/foaf/0.1/name> "A small document"; <http://ex.org/count> 1 .' "$D/small.ttl" >/dev/null
   R=$(wrk_run $CONNS "$D/small.ttl" | rps_of); row "distributed: GET small Turtle (req/s; ratio to embedded)" "$R" "$(ratio "$R" "$SMALL_GET")"
@@ -150,4 +172,5 @@ printf '%-44s %14s %10s\n' "figure (one run, $(nproc) cores, ${DURATION}s each)"
 printf '%s\n' "${ROWS[@]}"
 echo
 echo "target: GET small Turtle >= 0.40 of the trivial handler -> $(ratio "$SMALL_GET" "$BASE_RPS")"
+echo "target: DPoP-authenticated GET >= 0.60 of the public GET -> $(ratio "$DPOP_GET" "$SMALL_GET")"
 echo "targets (distributed): small GET >= 0.40 and PUT >= 0.25 of embedded (rows marked distributed)"

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs podplane in embedded mode (one process, data in ./podplane-data) on
-# http://127.0.0.1:3000, creating a pod named "demo" on first start.
+# http://127.0.0.1:3000. With PODPLANE_OWNER set to your WebID, creates a pod "demo" owned by
+# it on first start (access control is on: only you, logged in with a Solid-OIDC app, can
+# use it until you grant others access).
 # Any extra arguments go to `podplane serve` (see `podplane serve --help`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +11,11 @@ export PODPLANE_DATA_DIR
 cargo build --release --locked -p podplane
 bin=target/release/podplane
 if ! "$bin" pod list | grep -q '^demo'; then
-    "$bin" pod create demo
+    if [[ -n "${PODPLANE_OWNER:-}" ]]; then
+        "$bin" pod create demo --owner "$PODPLANE_OWNER"
+    else
+        echo "no pod yet: PODPLANE_OWNER=<your WebID> scripts/serve.sh creates pod 'demo' for you," >&2
+        echo "or run: $bin pod create NAME --owner <WebID> [--access acp|wac]" >&2
+    fi
 fi
 exec "$bin" serve "$@"
