@@ -251,3 +251,49 @@ async fn reading_and_writing_an_acr_needs_acp_access_or_control() {
     .await;
     assert_eq!(status_as(Some(&bob), Method::GET, &acr, None).await, 200);
 }
+
+#[tokio::test]
+async fn creator_agent_matches_whoever_created_the_resource() {
+    let (root, _, _) = setup().await;
+    let inbox = format!("{root}inbox/");
+    assert_eq!(
+        status_as(
+            Some(owner()),
+            Method::PUT,
+            &format!("{inbox}seed.ttl"),
+            Some("<#a> <#b> <#c>.")
+        )
+        .await,
+        201
+    );
+    // Anyone authenticated may add to the inbox; each may read and change only their own.
+    set_acr(
+        &inbox,
+        "acp:accessControl",
+        "acp:apply [ acp:allow acl:Append; acp:anyOf [ acp:agent acp:AuthenticatedAgent ] ].
+         <> acp:memberAccessControl [ acp:apply [ acp:allow acl:Read, acl:Write;
+             acp:anyOf [ acp:agent acp:CreatorAgent ] ] ].",
+    )
+    .await;
+    let (bob, carol) = (bob(), idp().agent("carol"));
+    let post = |who: Agent| {
+        let inbox = inbox.clone();
+        async move {
+            let res = as_agent(Some(&who), Method::POST, &inbox, Some("<#a> <#b> <#c>.")).await;
+            assert_eq!(res.status(), 201);
+            header(&res, "location")
+        }
+    };
+    let bobs = post(bob.clone()).await;
+    let carols = post(carol.clone()).await;
+    assert_eq!(status_as(Some(&bob), Method::GET, &bobs, None).await, 200);
+    assert_eq!(
+        status_as(Some(&bob), Method::PUT, &bobs, Some("<#x> <#y> <#z>.")).await,
+        204
+    );
+    assert_eq!(status_as(Some(&bob), Method::GET, &carols, None).await, 403);
+    assert_eq!(
+        status_as(Some(&carol), Method::GET, &carols, None).await,
+        200
+    );
+}

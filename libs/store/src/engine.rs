@@ -22,11 +22,19 @@ pub(crate) struct NewRow<'a> {
     pub size: i64,
     pub etag: &'a str,
     pub now: i64,
+    /// Recorded when the row is inserted; updates keep the original creator.
+    pub creator: Option<&'a str>,
 }
 
 impl<'a> NewRow<'a> {
     /// A container with no client-supplied triples (an intermediate container, a pod root).
-    fn empty_container(path: &'a str, parent: Option<&'a str>, etag: &'a str, now: i64) -> Self {
+    fn empty_container(
+        path: &'a str,
+        parent: Option<&'a str>,
+        etag: &'a str,
+        now: i64,
+        creator: Option<&'a str>,
+    ) -> Self {
         NewRow {
             path,
             parent,
@@ -37,6 +45,7 @@ impl<'a> NewRow<'a> {
             size: 0,
             etag,
             now,
+            creator,
         }
     }
 }
@@ -172,6 +181,7 @@ pub(crate) async fn write(
             parent.as_deref(),
             &etag,
             now,
+            req.actor.as_deref(),
         ))
         .await?;
         events.push(
@@ -214,6 +224,7 @@ pub(crate) async fn write(
         size,
         etag: &etag,
         now,
+        creator: req.actor.as_deref(),
     })
     .await?;
     if let Some(key) = blob_key {
@@ -249,6 +260,10 @@ pub(crate) async fn write(
         size: req.size,
         etag,
         modified_ms: now,
+        creator: match &current {
+            Some(c) => c.creator.clone(),
+            None => req.actor.clone(),
+        },
     };
     Ok((resource, created))
 }
@@ -320,8 +335,14 @@ pub(crate) async fn create_pod_root(
     }
     let now = now_ms();
     let etag = new_etag();
-    tx.upsert(&NewRow::empty_container(root.as_str(), None, &etag, now))
-        .await?;
+    tx.upsert(&NewRow::empty_container(
+        root.as_str(),
+        None,
+        &etag,
+        now,
+        owner,
+    ))
+    .await?;
     let acl_path = root.acl();
     let acl_etag = new_etag();
     if let Some(acl) = pod.acl {
@@ -335,6 +356,7 @@ pub(crate) async fn create_pod_root(
             size: i64::try_from(acl.len()).unwrap_or(i64::MAX),
             etag: &acl_etag,
             now,
+            creator: owner,
         })
         .await?;
     }

@@ -52,6 +52,8 @@ pub struct Resource {
     /// Strong entity tag with quotes.
     pub etag: String,
     pub modified_ms: i64,
+    /// The WebID that created the resource, when the request was authenticated.
+    pub creator: Option<String>,
 }
 
 /// A member of a container as listings need it: no content.

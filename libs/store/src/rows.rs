@@ -41,6 +41,7 @@ where
         size: u64::try_from(get::<R, i64>(row, "size")?).unwrap_or(0),
         etag: get(row, "etag")?,
         modified_ms: get(row, "modified_ms")?,
+        creator: get(row, "created_by")?,
     })
 }
 

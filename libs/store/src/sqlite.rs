@@ -25,7 +25,7 @@ pub struct SqliteMetadataStore {
 }
 
 const RESOURCE_COLUMNS: &str =
-    "path, kind, content_type, inline, blob_key, size, etag, modified_ms";
+    "path, kind, content_type, inline, blob_key, size, etag, modified_ms, created_by";
 
 impl SqliteMetadataStore {
     /// Opens (creating if needed) the database file and runs pending migrations.
@@ -99,8 +99,8 @@ impl WriteTx for SqliteTx {
 
     async fn upsert(&mut self, row: &NewRow<'_>) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO resources (path, parent, kind, content_type, inline, blob_key, size, etag, modified_ms, created_ms) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9) \
+            "INSERT INTO resources (path, parent, kind, content_type, inline, blob_key, size, etag, modified_ms, created_ms, created_by) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10) \
              ON CONFLICT (path) DO UPDATE SET kind = excluded.kind, content_type = excluded.content_type, \
              inline = excluded.inline, blob_key = excluded.blob_key, size = excluded.size, etag = excluded.etag, \
              modified_ms = excluded.modified_ms",
@@ -114,6 +114,7 @@ impl WriteTx for SqliteTx {
         .bind(row.size)
         .bind(row.etag)
         .bind(row.now)
+        .bind(row.creator)
         .execute(&mut *self.0)
         .await?;
         Ok(())

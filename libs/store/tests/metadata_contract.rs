@@ -55,6 +55,20 @@ async fn write_creates_then_updates(store: &dyn MetadataStore) {
     let got = store.get("/a/x").await.unwrap().unwrap();
     assert_eq!(got.etag, second.etag);
     assert_eq!(got.content, Content::Inline(b"<a> <b> <c> .".to_vec()));
+
+    // The creator is whoever created the resource (and its new ancestors), whoever updates it.
+    let by = |actor: &str| WriteRequest {
+        actor: Some(actor.to_owned()),
+        ..doc("/a/made/by", None)
+    };
+    let (made, _) = store.write(by("https://c.example/#me")).await.unwrap();
+    assert_eq!(made.creator.as_deref(), Some("https://c.example/#me"));
+    let (updated, _) = store.write(by("https://u.example/#me")).await.unwrap();
+    assert_eq!(updated.creator.as_deref(), Some("https://c.example/#me"));
+    let stored = store.get("/a/made/by").await.unwrap().unwrap();
+    assert_eq!(stored.creator.as_deref(), Some("https://c.example/#me"));
+    let parent = store.get("/a/made/").await.unwrap().unwrap();
+    assert_eq!(parent.creator.as_deref(), Some("https://c.example/#me"));
 }
 
 async fn compare_and_swap(store: &dyn MetadataStore) {

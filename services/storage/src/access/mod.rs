@@ -63,6 +63,8 @@ pub struct Effective {
 /// Everything evaluation needs for one path, read once per request.
 pub struct Governing {
     pub pod: Arc<Pod>,
+    /// The row of the path the documents were gathered for, read in the same query.
+    pub subject: Option<Resource>,
     /// Parsed documents by the path they govern (the subject), nearest first.
     docs: Vec<(ResourcePath, Arc<Document>)>,
 }
@@ -90,11 +92,12 @@ impl AppState {
         let mut subjects: Vec<ResourcePath> = path.ancestors_within_pod();
         subjects.push(path.clone());
         subjects.reverse();
-        let paths: Vec<String> = subjects
+        let mut paths: Vec<String> = subjects
             .iter()
             .map(|s| s.acl().as_str().to_owned())
             .collect();
-        let rows: HashMap<String, Resource> = self
+        paths.push(path.as_str().to_owned());
+        let mut rows: HashMap<String, Resource> = self
             .meta
             .get_many(&paths)
             .await?
@@ -107,7 +110,8 @@ impl AppState {
                 docs.push((subject, self.document(pod.access, row).await?));
             }
         }
-        Ok(Some(Governing { pod, docs }))
+        let subject = rows.remove(path.as_str());
+        Ok(Some(Governing { pod, subject, docs }))
     }
 
     async fn document(&self, kind: AccessKind, row: &Resource) -> ApiResult<Arc<Document>> {
@@ -184,7 +188,11 @@ impl AppState {
                 let ctx = acp::Context {
                     who,
                     owner: g.pod.owner.as_deref(),
-                    creator: None,
+                    creator: g
+                        .subject
+                        .as_ref()
+                        .filter(|s| s.path == target.as_str())
+                        .and_then(|s| s.creator.as_deref()),
                     vcs: &[],
                 };
                 let mut policies = Vec::new();

@@ -32,6 +32,13 @@ pub struct Grant {
 }
 
 impl Grant {
+    /// The authenticated WebID behind a request, for events and `acp:CreatorAgent`.
+    pub fn actor(extensions: &axum::http::Extensions) -> Option<&str> {
+        extensions
+            .get::<Grant>()
+            .and_then(|g| g.who.webid.as_deref())
+    }
+
     /// A PATCH that deletes needs Write, one that only adds needs Append, and one with
     /// conditions (`WHERE`, `solid:where`) also needs Read.
     pub fn check_patch(
@@ -225,7 +232,7 @@ async fn decide(
         // Description resources are written with the subject's Write.
         Method::PUT | Method::PATCH if aux.is_some() => Need::Target(Modes::WRITE),
         Method::PUT | Method::PATCH => {
-            if state.meta.get(path.as_str()).await?.is_some() {
+            if g.subject.is_some() {
                 // PATCH refines this once its body says whether it only appends.
                 Need::Target(if *method == Method::PUT {
                     Modes::WRITE

@@ -14,6 +14,7 @@ pub async fn delete(
     state: &AppState,
     path: ResourcePath,
     headers: &HeaderMap,
+    actor: Option<&str>,
 ) -> ApiResult<Response> {
     if path.is_root() {
         return Err(ApiError::MethodNotAllowed {
@@ -50,7 +51,7 @@ pub async fn delete(
             auxiliaries: path.auxiliaries(),
             path: path.clone(),
             expected: Some(current.etag),
-            actor: None,
+            actor: actor.map(str::to_owned),
         };
         match state.delete(req).await {
             Ok(()) => return Ok(StatusCode::NO_CONTENT.into_response()),

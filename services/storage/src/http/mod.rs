@@ -97,7 +97,9 @@ async fn handle(state: &AppState, path: ResourcePath, req: Request) -> ApiResult
         Method::PUT => write::put(&state, path, req).await,
         Method::POST => write::post(&state, path, req).await,
         Method::PATCH => patch::patch(&state, path, req).await,
-        Method::DELETE => delete::delete(&state, path, req.headers()).await,
+        Method::DELETE => {
+            delete::delete(&state, path, req.headers(), Grant::actor(req.extensions())).await
+        }
         ref other => Err(ApiError::MethodNotAllowed {
             detail: format!("method {other} is not supported"),
             allow: ALL_METHODS,

@@ -111,7 +111,11 @@ pub async fn patch(state: &AppState, path: ResourcePath, req: Request) -> ApiRes
         }
         let staged = stage_rdf(state, kind, &triples).await?;
         match state
-            .write(staged.request(&path, Some(current.map(|c| c.etag))))
+            .write(staged.request(
+                &path,
+                Some(current.map(|c| c.etag)),
+                super::Grant::actor(&parts.extensions),
+            ))
             .await
         {
             Ok((resource, created)) => {

@@ -106,6 +106,7 @@ async fn implicit_acr(state: &AppState, path: &ResourcePath) -> ApiResult<Option
         // Derived from the resource's tag, so it changes when the resource is replaced.
         etag: format!("\"acr-{}", resource.etag.trim_start_matches('"')),
         modified_ms: resource.modified_ms,
+        creator: None,
     }))
 }
 

@@ -35,8 +35,13 @@ pub struct Staged {
 
 impl Staged {
     /// The write that commits this content at `path` (creating missing ancestors), with
-    /// `expected` as the compare-and-swap condition.
-    pub fn request(&self, path: &ResourcePath, expected: Option<Option<String>>) -> WriteRequest {
+    /// `expected` as the compare-and-swap condition, on behalf of `actor` (a WebID).
+    pub fn request(
+        &self,
+        path: &ResourcePath,
+        expected: Option<Option<String>>,
+        actor: Option<&str>,
+    ) -> WriteRequest {
         WriteRequest {
             path: path.clone(),
             kind: self.kind,
@@ -46,7 +51,7 @@ impl Staged {
             expected,
             create_ancestors: true,
             auxiliary_of: path.auxiliary_subject(),
-            actor: None,
+            actor: actor.map(str::to_owned),
         }
     }
 
@@ -92,7 +97,8 @@ pub async fn put(state: &AppState, path: ResourcePath, req: Request) -> ApiResul
     }
     let result = async {
         let staged = materialize(state, &path, &incoming).await?;
-        let done = commit(state, &path, &parts.headers, &staged).await;
+        let actor = super::Grant::actor(&parts.extensions);
+        let done = commit(state, &path, &parts.headers, &staged, actor).await;
         if done.is_err() {
             staged.discard(state).await;
         }
@@ -127,7 +133,8 @@ pub async fn post(state: &AppState, container: ResourcePath, req: Request) -> Ap
         .and_then(|v| v.to_str().ok())
         .and_then(sanitize_slug);
     let incoming = receive(state, &parts.headers, body, as_container).await?;
-    let result = create_child(state, &container, slug, as_container, &incoming).await;
+    let actor = super::Grant::actor(&parts.extensions);
+    let result = create_child(state, &container, slug, as_container, &incoming, actor).await;
     if result.is_err() {
         incoming.discard(state).await;
     }
@@ -149,6 +156,7 @@ async fn create_child(
     slug: Option<String>,
     as_container: bool,
     incoming: &Incoming,
+    actor: Option<&str>,
 ) -> ApiResult<Resource> {
     let random = || uuid::Uuid::new_v4().simple().to_string();
     let mut names = Vec::new();
@@ -175,7 +183,7 @@ async fn create_child(
         // The container exists; if it vanishes meanwhile, fail rather than recreate it.
         let req = WriteRequest {
             create_ancestors: false,
-            ..staged.request(&path, Some(None))
+            ..staged.request(&path, Some(None), actor)
         };
         match state.write(req).await {
             Ok((resource, _)) => return Ok(resource),
@@ -385,12 +393,13 @@ pub async fn commit(
     path: &ResourcePath,
     headers: &HeaderMap,
     staged: &Staged,
+    actor: Option<&str>,
 ) -> ApiResult<(Resource, bool)> {
     for _ in 0..CAS_ATTEMPTS {
         let current = state.meta.get(path.as_str()).await?;
         check_write_preconditions(headers, current.as_ref())?;
         match state
-            .write(staged.request(path, Some(current.map(|c| c.etag))))
+            .write(staged.request(path, Some(current.map(|c| c.etag)), actor))
             .await
         {
             Ok(done) => return Ok(done),
