@@ -1,6 +1,8 @@
 //! A read-through cache of resource rows for a process that is the only one changing existing
-//! rows (embedded mode). Other processes may add rows (the pod CLI creates pods), which is why
-//! a miss is never cached.
+//! rows (embedded mode). Other processes may add rows: the pod CLI creates pods (`/{pod}/` and
+//! its `/{pod}/.acl`), which is why misses are cached only for paths the CLI never creates.
+//! Those negative entries matter: every request looks up the access control resources of the
+//! target and its ancestors, and most of them do not exist.
 //!
 //! Staleness is ruled out by an epoch: a reader remembers the epoch before reading the
 //! database and stores its row only if no write finished since; a write bumps the epoch and
@@ -14,7 +16,8 @@ use std::sync::{Arc, Mutex};
 
 pub struct CachedMetadataStore {
     inner: Arc<dyn MetadataStore>,
-    rows: moka::sync::Cache<String, Arc<Resource>>,
+    /// `None` records a row known not to exist.
+    rows: moka::sync::Cache<String, Option<Arc<Resource>>>,
     epoch: Mutex<u64>,
 }
 
@@ -23,9 +26,9 @@ impl CachedMetadataStore {
     pub fn new(inner: Arc<dyn MetadataStore>, max_bytes: u64) -> Self {
         let rows = moka::sync::Cache::builder()
             .max_capacity(max_bytes)
-            .weigher(|k: &String, r: &Arc<Resource>| {
-                let content = match &r.content {
-                    Content::Inline(b) => b.len(),
+            .weigher(|k: &String, r: &Option<Arc<Resource>>| {
+                let content = match r.as_ref().map(|r| &r.content) {
+                    Some(Content::Inline(b)) => b.len(),
                     _ => 0,
                 };
                 u32::try_from(k.len() * 2 + content + 256).unwrap_or(u32::MAX)
@@ -57,6 +60,13 @@ impl CachedMetadataStore {
     }
 }
 
+/// Whether a missing row may be remembered as missing: not a pod root, its slash twin or its
+/// access control resource, which the pod CLI creates from another process.
+fn miss_is_cacheable(path: &str) -> bool {
+    let segments = path.trim_matches('/').split('/').count();
+    segments >= 2 && !(segments == 2 && path.ends_with("/.acl"))
+}
+
 /// Every row a write or delete of `path` can touch: itself, its ancestors (created or given a
 /// new ETag) and, for auxiliaries, nothing else.
 fn affected(path: &podplane_solid::path::ResourcePath) -> Vec<String> {
@@ -73,14 +83,14 @@ fn affected(path: &podplane_solid::path::ResourcePath) -> Vec<String> {
 impl MetadataStore for CachedMetadataStore {
     async fn get(&self, path: &str) -> Result<Option<Resource>, StoreError> {
         if let Some(hit) = self.rows.get(path) {
-            return Ok(Some(Resource::clone(&hit)));
+            return Ok(hit.map(|r| Resource::clone(&r)));
         }
         let before = self.epoch();
         let row = self.inner.get(path).await?;
-        if let Some(r) = &row {
+        if row.is_some() || miss_is_cacheable(path) {
             if let Ok(e) = self.epoch.lock() {
                 if *e == before {
-                    self.rows.insert(path.to_owned(), Arc::new(r.clone()));
+                    self.rows.insert(path.to_owned(), row.clone().map(Arc::new));
                 }
             }
         }

@@ -47,6 +47,9 @@ async fn events(store: &dyn MetadataStore) -> Vec<serde_json::Value> {
 
 async fn write_creates_then_updates(store: &dyn MetadataStore) {
     store.create_pod(NewPod::bare("a")).await.unwrap();
+    // A miss first (the cached store remembers it), then the write must be seen.
+    assert!(store.get("/a/x").await.unwrap().is_none());
+    assert!(store.get("/a/x.acl").await.unwrap().is_none());
     let (first, created) = store.write(doc("/a/x", None)).await.unwrap();
     assert!(created);
     let (second, created) = store.write(doc("/a/x", None)).await.unwrap();
@@ -54,6 +57,12 @@ async fn write_creates_then_updates(store: &dyn MetadataStore) {
     assert_ne!(first.etag, second.etag);
     let got = store.get("/a/x").await.unwrap().unwrap();
     assert_eq!(got.etag, second.etag);
+    let acl = WriteRequest {
+        auxiliary_of: Some(p("/a/x")),
+        ..doc("/a/x.acl", None)
+    };
+    store.write(acl).await.unwrap();
+    assert!(store.get("/a/x.acl").await.unwrap().is_some());
     assert_eq!(got.content, Content::Inline(b"<a> <b> <c> .".to_vec()));
 
     // The creator is whoever created the resource (and its new ancestors), whoever updates it.
