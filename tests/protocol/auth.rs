@@ -380,3 +380,46 @@ async fn different_proof_keys_do_not_share_a_token_cache_entry() {
     });
     assert_refused(send(&doc, &a.token, &spoof).await, "").await;
 }
+
+#[tokio::test]
+async fn rotated_issuer_keys_are_fetched_once_the_refresh_interval_allows() {
+    let provider = crate::idp::Idp::start();
+    let webid = provider.webid("rotating");
+    let eager = Server::start(&["--jwks-min-refresh-secs=0"]);
+    let patient = Server::start(&[]);
+    let roots = [
+        eager.private_pod(&webid, "acp"),
+        patient.private_pod(&webid, "acp"),
+    ];
+    // Both servers learn the provider's first key.
+    let before = Agent::new(&provider, &webid, |_| {});
+    for root in &roots {
+        assert_eq!(
+            send(root, &before.token, &before.proof("GET", root))
+                .await
+                .status(),
+            200
+        );
+    }
+    provider.rotate();
+    let after = Agent::new(&provider, &webid, |_| {});
+    // A token signed with the new key: fetched at once where allowed...
+    let [eager_root, patient_root] = &roots;
+    assert_eq!(
+        send(eager_root, &after.token, &after.proof("GET", eager_root))
+            .await
+            .status(),
+        200
+    );
+    // ...and refused where the keys were fetched less than 10 s ago.
+    assert_refused(
+        send(
+            patient_root,
+            &after.token,
+            &after.proof("GET", patient_root),
+        )
+        .await,
+        "does not publish",
+    )
+    .await;
+}

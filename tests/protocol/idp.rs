@@ -44,9 +44,10 @@ struct Profiles {
 
 pub struct Idp {
     pub issuer: String,
-    key: EncodingKey,
-    kid: String,
+    /// The key tokens are signed with now, and its id.
+    signing: Mutex<(Arc<EncodingKey>, String)>,
     jwk: Jwk,
+    jwks: Arc<Mutex<Value>>,
     profiles: Arc<Mutex<Profiles>>,
 }
 
@@ -54,7 +55,7 @@ pub struct Idp {
 struct Shared {
     issuer: String,
     jwks_uri: String,
-    jwks: Value,
+    jwks: Arc<Mutex<Value>>,
     profiles: Arc<Mutex<Profiles>>,
 }
 
@@ -79,10 +80,11 @@ impl Idp {
         let kid = uuid::Uuid::new_v4().to_string();
         jwk.common.key_id = Some(kid.clone());
         let profiles = Arc::new(Mutex::new(Profiles::default()));
+        let published = Arc::new(Mutex::new(json!({ "keys": [jwk.clone()] })));
         let shared = Shared {
             jwks_uri: jwks_uri.unwrap_or_else(|| format!("{issuer}/jwks")),
             issuer: issuer.clone(),
-            jwks: json!({ "keys": [jwk.clone()] }),
+            jwks: published.clone(),
             profiles: profiles.clone(),
         };
         std::thread::spawn(move || {
@@ -103,9 +105,9 @@ impl Idp {
         });
         Idp {
             issuer,
-            key,
-            kid,
+            signing: Mutex::new((Arc::new(key), kid)),
             jwk,
+            jwks: published,
             profiles,
         }
     }
@@ -136,10 +138,22 @@ impl Idp {
 
     /// Signs `claims` as an access token of this provider.
     pub fn sign(&self, claims: &Value) -> String {
+        let (key, kid) = self.signing.lock().unwrap().clone();
         let mut header = Header::new(Algorithm::ES256);
-        header.kid = Some(self.kid.clone());
+        header.kid = Some(kid);
         header.typ = Some("at+jwt".into());
-        encode(&header, claims, &self.key).expect("sign token")
+        encode(&header, claims, &key).expect("sign token")
+    }
+
+    /// Key rotation: publishes a new key beside the old one and signs with it from now on.
+    pub fn rotate(&self) {
+        let (key, mut jwk) = p256_key();
+        let kid = uuid::Uuid::new_v4().to_string();
+        jwk.common.key_id = Some(kid.clone());
+        if let Some(keys) = self.jwks.lock().unwrap()["keys"].as_array_mut() {
+            keys.push(serde_json::to_value(&jwk).expect("jwk"));
+        }
+        *self.signing.lock().unwrap() = (Arc::new(key), kid);
     }
 
     pub fn public_jwk(&self) -> &Jwk {
@@ -162,7 +176,8 @@ async fn discovery(State(s): State<Shared>) -> impl IntoResponse {
 }
 
 async fn jwks(State(s): State<Shared>) -> impl IntoResponse {
-    json_response(s.jwks.clone())
+    let keys = s.jwks.lock().unwrap().clone();
+    json_response(keys)
 }
 
 fn json_response(v: Value) -> impl IntoResponse {

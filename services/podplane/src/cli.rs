@@ -95,6 +95,10 @@ pub struct AuthArgs {
     /// widely used Inrupt client libraries do not send it.
     #[arg(long, env = "PODPLANE_REQUIRE_DPOP_ATH")]
     pub require_dpop_ath: bool,
+    /// Seconds before an issuer's keys may be fetched again when a token names a key we do
+    /// not know (rotation is picked up at once; bogus key ids cannot make us hammer issuers).
+    #[arg(long, env = "PODPLANE_JWKS_MIN_REFRESH_SECS", default_value_t = 10)]
+    pub jwks_min_refresh_secs: u64,
     /// Allow fetching WebID profiles, issuer keys and groups from loopback and private
     /// addresses (local identity providers, tests). Off by default: those URLs come from
     /// tokens anyone can send.
@@ -127,6 +131,7 @@ impl AuthArgs {
             issuer_deny: clean(&self.issuer_deny_list),
             accept_bearer: self.accept_bearer_tokens,
             require_ath: self.require_dpop_ath,
+            jwks_min_refresh: std::time::Duration::from_secs(self.jwks_min_refresh_secs),
             fetch: podplane_auth::FetchLimits {
                 allow_private: self.allow_private_fetch,
                 ..podplane_auth::FetchLimits::default()
