@@ -6,11 +6,13 @@
 
 use crate::error::AuthError;
 use futures_util::StreamExt;
+use podplane_solid::rdf::{self, RdfFormat};
 use std::net::IpAddr;
 use std::time::Duration;
 use url::Url;
 
 const MAX_REDIRECTS: usize = 3;
+const RDF_ACCEPT: &str = "text/turtle, application/ld+json;q=0.9, application/n-triples;q=0.8";
 
 #[derive(Debug, Clone)]
 pub struct FetchLimits {
@@ -106,6 +108,25 @@ impl Fetcher {
             });
         }
         Err(fail("too many redirects".into()))
+    }
+
+    /// Fetches an RDF document (Turtle, JSON-LD or N-Triples, as the server labels it;
+    /// unlabelled means Turtle) and parses it with the final URL, without fragment, as base.
+    pub async fn get_rdf(&self, url: &str) -> Result<Vec<oxrdf::Triple>, AuthError> {
+        let doc = self.get(url, RDF_ACCEPT).await?;
+        let essence = doc
+            .content_type
+            .as_deref()
+            .and_then(|c| c.split(';').next())
+            .map(|c| c.trim().to_ascii_lowercase());
+        let format = essence
+            .as_deref()
+            .and_then(RdfFormat::from_media_type)
+            .unwrap_or(RdfFormat::Turtle);
+        let mut base = doc.url.clone();
+        base.set_fragment(None);
+        rdf::parse(&doc.body, format, base.as_str(), None)
+            .map_err(|e| AuthError::Unverifiable(format!("{url}: {e}")))
     }
 
     async fn check_target(&self, url: &Url) -> Result<(), String> {

@@ -4,12 +4,10 @@
 use crate::error::AuthError;
 use crate::fetch::Fetcher;
 use podplane_solid::access::graph::Graph;
-use podplane_solid::rdf::{self, RdfFormat};
 use std::sync::Arc;
 use std::time::Duration;
 
 const OIDC_ISSUER: &str = "http://www.w3.org/ns/solid/terms#oidcIssuer";
-const ACCEPT: &str = "text/turtle, application/ld+json;q=0.9, application/n-triples;q=0.8";
 
 pub struct WebIdIssuers {
     fetcher: Fetcher,
@@ -39,20 +37,7 @@ impl WebIdIssuers {
     }
 
     async fn fetch(&self, webid: &str) -> Result<Arc<Vec<String>>, AuthError> {
-        let doc = self.fetcher.get(webid, ACCEPT).await?;
-        let essence = doc
-            .content_type
-            .as_deref()
-            .and_then(|c| c.split(';').next())
-            .map(|c| c.trim().to_ascii_lowercase());
-        let format = essence
-            .as_deref()
-            .and_then(RdfFormat::from_media_type)
-            .unwrap_or(RdfFormat::Turtle);
-        let mut base = doc.url.clone();
-        base.set_fragment(None);
-        let triples = rdf::parse(&doc.body, format, base.as_str(), None)
-            .map_err(|e| AuthError::Unverifiable(format!("WebID profile {webid}: {e}")))?;
+        let triples = self.fetcher.get_rdf(webid).await?;
         let graph = Graph::new(&triples);
         Ok(Arc::new(
             graph.iris(webid, OIDC_ISSUER).map(str::to_owned).collect(),

@@ -65,21 +65,7 @@ impl GroupCache {
         let owned = url.to_owned();
         self.remote
             .try_get_with(url.to_owned(), async move {
-                let doc = fetcher
-                    .get(&owned, "text/turtle, application/ld+json;q=0.9")
-                    .await?;
-                let essence = doc
-                    .content_type
-                    .as_deref()
-                    .and_then(|c| c.split(';').next())
-                    .map(|c| c.trim().to_ascii_lowercase());
-                let format = essence
-                    .as_deref()
-                    .and_then(RdfFormat::from_media_type)
-                    .unwrap_or(RdfFormat::Turtle);
-                rdf::parse(&doc.body, format, &owned, None)
-                    .map(Arc::new)
-                    .map_err(|e| podplane_auth::AuthError::Unverifiable(e.to_string()))
+                fetcher.get_rdf(&owned).await.map(Arc::new)
             })
             .await
             .map_err(|e| tracing::debug!(group = url, error = %e, "group unavailable"))
