@@ -423,3 +423,12 @@ async fn rotated_issuer_keys_are_fetched_once_the_refresh_interval_allows() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn htu_is_compared_with_the_url_as_the_client_wrote_it() {
+    // The server canonicalises %7E to '~' for storage, but the proof names what was sent.
+    let root = pod();
+    let url = format!("{root}a%7Eb");
+    let res = send(&url, &owner().token, &owner().proof("GET", &url)).await;
+    assert_problem(res, 404).await;
+}

@@ -93,8 +93,12 @@ impl Verifier {
         Self {
             keys: IssuerKeys::new(fetcher.clone(), cfg.jwks_ttl, cfg.jwks_min_refresh),
             webids: WebIdIssuers::new(fetcher, cfg.webid_ttl),
+            // Bounded by bytes: tokens are up to 16 KiB each.
             tokens: moka::future::Cache::builder()
-                .max_capacity(100_000)
+                .max_capacity(64 * 1024 * 1024)
+                .weigher(|token: &String, _: &Arc<AccessToken>| {
+                    u32::try_from(token.len() + 512).unwrap_or(u32::MAX)
+                })
                 .time_to_live(Duration::from_secs(300))
                 .build(),
             replay,

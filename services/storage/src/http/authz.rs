@@ -116,7 +116,7 @@ fn refuse(state: &AppState, who: &Requester, need: Modes) -> ApiError {
 pub async fn identify(
     state: &AppState,
     method: &Method,
-    path: &ResourcePath,
+    raw_path: &str,
     headers: &HeaderMap,
 ) -> ApiResult<Requester> {
     let dpop: Vec<&str> = headers
@@ -124,7 +124,9 @@ pub async fn identify(
         .iter()
         .filter_map(|v| v.to_str().ok())
         .collect();
-    let url = state.iri(path.as_str());
+    // The URL as the client wrote it (htu is compared syntactically, without our path
+    // canonicalisation), under the public base URL.
+    let url = state.iri(raw_path);
     let authorization = match headers.get(header::AUTHORIZATION) {
         None => None,
         Some(v) => Some(v.to_str().map_err(|_| {
@@ -163,9 +165,10 @@ pub async fn authorize(
     state: &AppState,
     method: &Method,
     path: &ResourcePath,
+    raw_path: &str,
     headers: &HeaderMap,
 ) -> ApiResult<Grant> {
-    let who = identify(state, method, path, headers).await?;
+    let who = identify(state, method, raw_path, headers).await?;
     decide(state, method, path, who).await
 }
 

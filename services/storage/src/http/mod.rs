@@ -79,7 +79,8 @@ async fn route(state: AppState, mut req: Request) -> ApiResult<Response> {
     let grant = if method == Method::OPTIONS {
         None
     } else {
-        let grant = authz::authorize(&state, &method, &path, req.headers()).await?;
+        let raw_path = req.uri().path().to_owned();
+        let grant = authz::authorize(&state, &method, &path, &raw_path, req.headers()).await?;
         req.extensions_mut().insert(grant.clone());
         Some(grant)
     };
