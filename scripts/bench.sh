@@ -15,6 +15,7 @@ THREADS=2
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 cargo build --release --locked -p podplane --bin podplane --example trivial_axum --example bench_idp >&2
+cargo build --release --locked -p podplane-auth --example proof_cost >&2
 BIN=target/release/podplane
 TRIVIAL=target/release/examples/trivial_axum
 IDP=http://127.0.0.1:3954
@@ -74,6 +75,9 @@ OUT=$(TOKEN=$TOKEN PROOFS="$WORK/proofs" THREADS=$THREADS wrk_run $CONNS -s scri
 R=$(echo "$OUT" | rps_of); row "GET small Turtle, DPoP-authenticated (req/s)" "$R" "$(ratio "$R" "$BASE_RPS")"
 if echo "$OUT" | grep -q "Non-2xx"; then echo "warning: some DPoP requests failed: $(echo "$OUT" | grep Non-2xx)" >&2; fi
 DPOP_GET=$R
+read -r PROOF_US ECDSA_US < <(target/release/examples/proof_cost)
+row "  ... one proof's verification alone (us, one core)" "$PROOF_US" "-"
+row "  ... of which the P-256 ECDSA verify (us)" "$ECDSA_US" "-"
 R=$(wrk_run $CONNS -H 'Accept: application/ld+json' "$U/small.ttl" | rps_of); row "GET small as JSON-LD (req/s)" "$R" "$(ratio "$R" "$BASE_RPS")"
 JSONLD_GET=$R
 R=$(wrk_run 8 -s scripts/bench/put_new.lua "$U/" | rps_of); row "PUT small Turtle to new URLs (req/s)" "$R" "$(ratio "$R" "$BASE_RPS")"
