@@ -296,4 +296,28 @@ async fn creator_agent_matches_whoever_created_the_resource() {
         status_as(Some(&carol), Method::GET, &carols, None).await,
         200
     );
+
+    // A container's creator may create in it: the create is decided on the container,
+    // whose creator is known.
+    let res = bob
+        .request(&client(), Method::POST, &inbox)
+        .header(
+            "link",
+            "<http://www.w3.org/ns/ldp#BasicContainer>; rel=\"type\"",
+        )
+        .header("slug", "bob")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let in_box = |name: &str| format!("{}{name}", header(&res, "location"));
+    let ttl = Some("<#a> <#b> <#c>.");
+    assert_eq!(
+        status_as(Some(&bob), Method::PUT, &in_box("mine.ttl"), ttl).await,
+        201
+    );
+    assert_eq!(
+        status_as(Some(&carol), Method::PUT, &in_box("hers.ttl"), ttl).await,
+        403
+    );
 }

@@ -65,6 +65,8 @@ pub struct Governing {
     pub pod: Arc<Pod>,
     /// The row of the path the documents were gathered for, read in the same query.
     pub subject: Option<Resource>,
+    /// Its container's row (whose creator matters when deciding a create).
+    parent: Option<Resource>,
     /// Parsed documents by the path they govern (the subject), nearest first.
     docs: Vec<(ResourcePath, Arc<Document>)>,
 }
@@ -97,6 +99,10 @@ impl AppState {
             .map(|s| s.acl().as_str().to_owned())
             .collect();
         paths.push(path.as_str().to_owned());
+        let parent_path = path.parent().filter(|p| !p.is_root());
+        if let Some(parent) = &parent_path {
+            paths.push(parent.as_str().to_owned());
+        }
         let mut rows: HashMap<String, Resource> = self
             .meta
             .get_many(&paths)
@@ -111,7 +117,13 @@ impl AppState {
             }
         }
         let subject = rows.remove(path.as_str());
-        Ok(Some(Governing { pod, subject, docs }))
+        let parent = parent_path.and_then(|p| rows.remove(p.as_str()));
+        Ok(Some(Governing {
+            pod,
+            subject,
+            parent,
+            docs,
+        }))
     }
 
     async fn document(&self, kind: AccessKind, row: &Resource) -> ApiResult<Arc<Document>> {
@@ -188,11 +200,11 @@ impl AppState {
                 let ctx = acp::Context {
                     who,
                     owner: g.pod.owner.as_deref(),
-                    creator: g
-                        .subject
-                        .as_ref()
-                        .filter(|s| s.path == target.as_str())
-                        .and_then(|s| s.creator.as_deref()),
+                    creator: [&g.subject, &g.parent]
+                        .into_iter()
+                        .flatten()
+                        .find(|r| r.path == target.as_str())
+                        .and_then(|r| r.creator.as_deref()),
                     vcs: &[],
                 };
                 let mut policies = Vec::new();

@@ -201,15 +201,16 @@ async fn decide(
     let kind = Some(g.pod.access);
     let reads = matches!(*method, Method::GET | Method::HEAD);
     let on_subject = state.effective(&g, &subject, &who).await;
-    let public = if reads && aux.is_none() {
-        Some(
+    let public = match (reads && aux.is_none(), who == who.as_public()) {
+        (false, _) => None,
+        // An anonymous request already is the public's.
+        (true, true) => Some(on_subject.resource),
+        (true, false) => Some(
             state
                 .effective(&g, &subject, &who.as_public())
                 .await
                 .resource,
-        )
-    } else {
-        None
+        ),
     };
     let grant = |modes| Grant {
         who: who.clone(),
