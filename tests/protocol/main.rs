@@ -2,8 +2,10 @@
 //! named after the requirement it checks, so the file list reads as a map of the checklist
 //! (`../shared/SPEC-CHECKLIST.md`).
 
+mod fault_proxy;
 mod harness;
 mod idp;
+mod requests;
 
 mod access_acp;
 mod access_wac;
