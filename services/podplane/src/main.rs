@@ -8,11 +8,6 @@ mod embedded;
 mod runtime;
 
 use clap::Parser;
-
-/// mimalloc: a server doing many small short-lived allocations per request (headers, rows,
-/// links) spends far less in it than in glibc malloc.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use cli::{Cli, Command, PodCommand};
 use podplane_store::{AccessKind, NewPod};
 
