@@ -65,6 +65,7 @@ pub(crate) trait WriteTx: Send {
     async fn unpend_blob(&mut self, key: &str) -> Result<(), StoreError>;
     async fn mark_garbage(&mut self, key: &str, now: i64) -> Result<(), StoreError>;
     async fn enqueue(&mut self, envelope: &Envelope, now: i64) -> Result<(), StoreError>;
+    async fn insert_pod(&mut self, pod: &Pod) -> Result<(), StoreError>;
 }
 
 pub(crate) fn new_etag() -> String {
@@ -316,8 +317,50 @@ pub(crate) async fn delete(
     events.flush(tx, now).await
 }
 
-/// A pod root: a container row with no parent, and its Create event.
-pub(crate) async fn create_pod_root(
+/// An owned copy of a [`NewPod`], for the detached task that creates it.
+pub(crate) struct PodSpec {
+    pub name: String,
+    owner: Option<String>,
+    access: AccessKind,
+    acl: Option<Vec<u8>>,
+}
+
+impl From<NewPod<'_>> for PodSpec {
+    fn from(p: NewPod<'_>) -> Self {
+        Self {
+            name: p.name.to_owned(),
+            owner: p.owner.map(str::to_owned),
+            access: p.access,
+            acl: p.acl.map(<[u8]>::to_vec),
+        }
+    }
+}
+
+/// A pod: its row, its root container (no parent) with the root's access control resource,
+/// and their Create events, in the caller's transaction.
+pub(crate) async fn create_pod(
+    tx: &mut impl WriteTx,
+    base_url: &str,
+    spec: &PodSpec,
+) -> Result<Pod, StoreError> {
+    let pod = NewPod {
+        name: &spec.name,
+        owner: spec.owner.as_deref(),
+        access: spec.access,
+        acl: spec.acl.as_deref(),
+    };
+    create_pod_root(tx, base_url, &pod).await?;
+    let row = Pod {
+        name: spec.name.clone(),
+        owner: spec.owner.clone(),
+        access: spec.access,
+        created_ms: now_ms(),
+    };
+    tx.insert_pod(&row).await?;
+    Ok(row)
+}
+
+async fn create_pod_root(
     tx: &mut impl WriteTx,
     base_url: &str,
     pod: &NewPod<'_>,

@@ -5,7 +5,7 @@
 //! which gives every replica the single-writer view the shared algorithm relies on (slash twins,
 //! emptiness checks, compare-and-swap) while writes to different pods run in parallel.
 
-use crate::engine::{self, NewRow, WriteTx};
+use crate::engine::{self, NewRow, PodSpec, WriteTx};
 use crate::error::StoreError;
 use crate::meta::*;
 use crate::{detached, now_ms};
@@ -208,6 +208,17 @@ impl WriteTx for PgTx {
         .await?;
         Ok(())
     }
+
+    async fn insert_pod(&mut self, pod: &Pod) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO pods (name, owner, access, created_ms) VALUES ($1, $2, $3, $4)")
+            .bind(&pod.name)
+            .bind(&pod.owner)
+            .bind(pod.access.as_str())
+            .bind(pod.created_ms)
+            .execute(&mut *self.0)
+            .await?;
+        Ok(())
+    }
 }
 
 #[async_trait::async_trait]
@@ -249,36 +260,13 @@ impl MetadataStore for PgMetadataStore {
     }
 
     async fn create_pod(&self, pod: NewPod<'_>) -> Result<Pod, StoreError> {
-        let (name, owner) = (pod.name.to_owned(), pod.owner.map(str::to_owned));
-        let (access, acl) = (pod.access, pod.acl.map(<[u8]>::to_vec));
+        let spec = PodSpec::from(pod);
         let this = self.clone();
         detached(async move {
-            let (name, owner) = (name.as_str(), owner.as_deref());
-            let pod = NewPod {
-                name,
-                owner,
-                access,
-                acl: acl.as_deref(),
-            };
-            let mut tx = this.begin(name).await?;
-            engine::create_pod_root(&mut tx, &this.base_url, &pod).await?;
-            let now = now_ms();
-            sqlx::query(
-                "INSERT INTO pods (name, owner, access, created_ms) VALUES ($1, $2, $3, $4)",
-            )
-            .bind(name)
-            .bind(owner)
-            .bind(access.as_str())
-            .bind(now)
-            .execute(&mut *tx.0)
-            .await?;
+            let mut tx = this.begin(&spec.name).await?;
+            let pod = engine::create_pod(&mut tx, &this.base_url, &spec).await?;
             tx.0.commit().await?;
-            Ok(Pod {
-                name: name.to_owned(),
-                owner: owner.map(str::to_owned),
-                access,
-                created_ms: now,
-            })
+            Ok(pod)
         })
         .await
     }

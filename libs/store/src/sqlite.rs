@@ -5,7 +5,7 @@
 //! process, like the pod CLI, waits instead of failing with SQLITE_BUSY); reads use a separate
 //! pool and, in WAL mode, never wait for writes.
 
-use crate::engine::{self, NewRow, WriteTx};
+use crate::engine::{self, NewRow, PodSpec, WriteTx};
 use crate::error::StoreError;
 use crate::meta::*;
 use crate::{detached, now_ms};
@@ -168,6 +168,17 @@ impl WriteTx for SqliteTx {
         .await?;
         Ok(())
     }
+
+    async fn insert_pod(&mut self, pod: &Pod) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO pods (name, owner, access, created_ms) VALUES (?, ?, ?, ?)")
+            .bind(&pod.name)
+            .bind(&pod.owner)
+            .bind(pod.access.as_str())
+            .bind(pod.created_ms)
+            .execute(&mut *self.0)
+            .await?;
+        Ok(())
+    }
 }
 
 #[async_trait::async_trait]
@@ -215,34 +226,13 @@ impl MetadataStore for SqliteMetadataStore {
     }
 
     async fn create_pod(&self, pod: NewPod<'_>) -> Result<Pod, StoreError> {
-        let (name, owner) = (pod.name.to_owned(), pod.owner.map(str::to_owned));
-        let (access, acl) = (pod.access, pod.acl.map(<[u8]>::to_vec));
+        let spec = PodSpec::from(pod);
         let this = self.clone();
         detached(async move {
-            let (name, owner) = (name.as_str(), owner.as_deref());
-            let pod = NewPod {
-                name,
-                owner,
-                access,
-                acl: acl.as_deref(),
-            };
             let mut tx = this.begin().await?;
-            engine::create_pod_root(&mut tx, &this.base_url, &pod).await?;
-            let now = now_ms();
-            sqlx::query("INSERT INTO pods (name, owner, access, created_ms) VALUES (?, ?, ?, ?)")
-                .bind(name)
-                .bind(owner)
-                .bind(access.as_str())
-                .bind(now)
-                .execute(&mut *tx.0)
-                .await?;
+            let pod = engine::create_pod(&mut tx, &this.base_url, &spec).await?;
             tx.0.commit().await?;
-            Ok(Pod {
-                name: name.to_owned(),
-                owner: owner.map(str::to_owned),
-                access,
-                created_ms: now,
-            })
+            Ok(pod)
         })
         .await
     }
