@@ -3,11 +3,17 @@
 //! to private or loopback addresses unless the operator allows them. The URLs come from
 //! tokens a stranger sent us, so without these limits any client could make the server probe
 //! its own network.
+//!
+//! Names are resolved by our own resolver, which drops every address the policy refuses, so
+//! the connection goes to an address that was checked: a DNS answer that changes between a
+//! check and the connect (rebinding) cannot slip a private address through.
 
 use crate::error::AuthError;
 use futures_util::StreamExt;
+use ipnet::IpNet;
 use podplane_solid::rdf::{self, RdfFormat};
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 use url::Url;
 
@@ -18,8 +24,58 @@ const RDF_ACCEPT: &str = "text/turtle, application/ld+json;q=0.9, application/n-
 pub struct FetchLimits {
     pub timeout: Duration,
     pub max_bytes: usize,
-    /// Allow loopback, private and link-local targets (local development and tests).
+    /// Allow loopback targets (a local identity provider in development and tests). Private
+    /// and link-local ranges stay refused; name those in `allow_ranges` if you need them.
     pub allow_private: bool,
+    /// Non-public ranges the operator explicitly allows (an identity provider in the VPC).
+    pub allow_ranges: Vec<IpNet>,
+}
+
+impl FetchLimits {
+    /// Whether an outbound fetch may go to `ip`.
+    pub fn permits(&self, ip: &IpAddr) -> bool {
+        let ip = canonical(ip);
+        !is_private(&ip)
+            || (self.allow_private && ip.is_loopback())
+            || self.allow_ranges.iter().any(|n| n.contains(&ip))
+    }
+}
+
+/// IPv4-mapped IPv6 addresses are judged as the IPv4 address they carry.
+fn canonical(ip: &IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(*ip, IpAddr::V4),
+        v4 => *v4,
+    }
+}
+
+/// Resolves with the system resolver and keeps only the addresses the policy permits.
+struct CheckedResolver {
+    limits: FetchLimits,
+}
+
+impl reqwest::dns::Resolve for CheckedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let limits = self.limits.clone();
+        Box::pin(async move {
+            let host = name.as_str().to_owned();
+            let found: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let permitted: Vec<SocketAddr> = found
+                .iter()
+                .copied()
+                .filter(|a| limits.permits(&a.ip()))
+                .collect();
+            if permitted.is_empty() {
+                let shown = found
+                    .first()
+                    .map_or("nothing".to_owned(), |a| a.ip().to_string());
+                return Err(format!("{host} resolves to non-public address {shown}").into());
+            }
+            let addrs: reqwest::dns::Addrs = Box::new(permitted.into_iter());
+            Ok(addrs)
+        })
+    }
 }
 
 impl Default for FetchLimits {
@@ -28,6 +84,7 @@ impl Default for FetchLimits {
             timeout: Duration::from_secs(5),
             max_bytes: 512 * 1024,
             allow_private: false,
+            allow_ranges: Vec::new(),
         }
     }
 }
@@ -52,6 +109,9 @@ impl Fetcher {
             .timeout(limits.timeout)
             .connect_timeout(limits.timeout)
             .user_agent(concat!("podplane/", env!("CARGO_PKG_VERSION")))
+            .dns_resolver(Arc::new(CheckedResolver {
+                limits: limits.clone(),
+            }))
             .build()
             .unwrap_or_default();
         Self { client, limits }
@@ -68,7 +128,7 @@ impl Fetcher {
                 .header(reqwest::header::ACCEPT, accept)
                 .send()
                 .await
-                .map_err(|e| fail(e.to_string()))?;
+                .map_err(|e| fail(error_chain(&e)))?;
             if res.status().is_redirection() {
                 let location = res
                     .headers()
@@ -125,7 +185,13 @@ impl Fetcher {
             .unwrap_or(RdfFormat::Turtle);
         let mut base = doc.url.clone();
         base.set_fragment(None);
-        rdf::parse(&doc.body, format, base.as_str(), None)
+        // A remote document is anyone's: it gets the same nesting bound as a client's and
+        // may expand to at most 32 times the largest body we fetch.
+        let limits = podplane_solid::limits::Limits {
+            max_expanded_bytes: 32 * self.limits.max_bytes as u64,
+            ..Default::default()
+        };
+        rdf::parse(&doc.body, format, base.as_str(), None, &limits)
             .map_err(|e| AuthError::Unverifiable(format!("{url}: {e}")))
     }
 
@@ -133,25 +199,32 @@ impl Fetcher {
         if !matches!(url.scheme(), "http" | "https") {
             return Err(format!("scheme {} is not fetched", url.scheme()));
         }
-        if self.limits.allow_private {
-            return Ok(());
-        }
-        let host = url.host_str().ok_or("no host")?;
-        let port = url.port_or_known_default().unwrap_or(443);
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        let addrs: Vec<IpAddr> = match host.parse::<IpAddr>() {
-            Ok(ip) => vec![ip],
-            Err(_) => tokio::net::lookup_host((host, port))
-                .await
-                .map_err(|e| format!("cannot resolve {host}: {e}"))?
-                .map(|a| a.ip())
-                .collect(),
+        // Names are checked by the resolver at connect time; literal addresses never reach
+        // a resolver, so they are checked here.
+        let ip = match url.host() {
+            Some(url::Host::Ipv4(v4)) => IpAddr::V4(v4),
+            Some(url::Host::Ipv6(v6)) => IpAddr::V6(v6),
+            Some(url::Host::Domain(_)) => return Ok(()),
+            None => return Err("no host".into()),
         };
-        match addrs.iter().find(|ip| is_private(ip)) {
-            Some(ip) => Err(format!("{host} resolves to non-public address {ip}")),
-            None => Ok(()),
+        if self.limits.permits(&ip) {
+            Ok(())
+        } else {
+            Err(format!("{ip} is a non-public address"))
         }
     }
+}
+
+/// An error with its causes: reqwest's own message does not say why a connect failed.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cause = c.source();
+    }
+    out
 }
 
 /// Addresses a public client must not make us reach: loopback, private ranges, link-local
@@ -205,6 +278,44 @@ mod tests {
         for ip in ["93.184.216.34", "2606:4700::1", "8.8.8.8"] {
             assert!(!is_private(&ip.parse().unwrap()), "{ip}");
         }
+    }
+
+    #[test]
+    fn allowing_private_fetch_opens_loopback_only() {
+        let dev = FetchLimits {
+            allow_private: true,
+            ..FetchLimits::default()
+        };
+        for ip in ["127.0.0.1", "::1", "::ffff:127.0.0.1"] {
+            assert!(dev.permits(&ip.parse().unwrap()), "{ip}");
+        }
+        for ip in [
+            "169.254.169.254",
+            "10.0.0.1",
+            "fe80::1",
+            "0.0.0.0",
+            "::ffff:169.254.169.254",
+        ] {
+            assert!(!dev.permits(&ip.parse().unwrap()), "{ip}");
+        }
+        let vpc = FetchLimits {
+            allow_ranges: vec!["10.0.0.0/8".parse().unwrap()],
+            ..FetchLimits::default()
+        };
+        assert!(vpc.permits(&"10.1.2.3".parse().unwrap()));
+        assert!(!vpc.permits(&"127.0.0.1".parse().unwrap()));
+    }
+
+    #[tokio::test]
+    async fn names_resolving_to_refused_addresses_are_not_connected() {
+        // `localhost` resolves to loopback: the resolver drops it, so nothing is connected.
+        let strict = Fetcher::new(FetchLimits::default());
+        let err = strict
+            .get("http://localhost:9/x", "*/*")
+            .await
+            .err()
+            .unwrap();
+        assert!(format!("{err:?}").contains("non-public"), "{err:?}");
     }
 
     #[tokio::test]

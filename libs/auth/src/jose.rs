@@ -23,13 +23,17 @@ pub fn parse_algorithm(name: &str) -> Option<Algorithm> {
     SUPPORTED.contains(&alg).then_some(alg)
 }
 
-/// The JOSE header of a compact JWS, as JSON.
+/// The JOSE header of a compact JWS, as JSON. A header with `crit` is refused: it names
+/// extensions the recipient must understand, and we understand none (RFC 7515 §4.1.11).
 pub fn raw_header(jws: &str) -> Result<Map<String, Value>, String> {
     let segment = jws.split('.').next().unwrap_or_default();
     let bytes = URL_SAFE_NO_PAD
         .decode(segment)
         .map_err(|_| "header is not base64url".to_owned())?;
     match serde_json::from_slice(&bytes) {
+        Ok(Value::Object(map)) if map.contains_key("crit") => {
+            Err("crit names extensions this server does not understand".into())
+        }
         Ok(Value::Object(map)) => Ok(map),
         _ => Err("header is not a JSON object".into()),
     }
@@ -57,4 +61,19 @@ pub fn b64url(bytes: &[u8]) -> String {
 
 pub fn malformed(m: impl Into<String>) -> AuthError {
     AuthError::Malformed(m.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn critical_extensions_are_refused() {
+        let header = |json: &str| format!("{}.e30.sig", b64url(json.as_bytes()));
+        assert!(raw_header(&header(r#"{"alg":"ES256","typ":"dpop+jwt"}"#)).is_ok());
+        let err = raw_header(&header(r#"{"alg":"ES256","crit":["exp"],"exp":1}"#)).unwrap_err();
+        assert!(err.contains("crit"), "{err}");
+        assert!(raw_header("!!!.e30.sig").is_err());
+        assert!(raw_header(&header("[1]")).is_err());
+    }
 }

@@ -262,11 +262,16 @@ mod tests {
         for storage in [true, false] {
             let mut text = String::new();
             write_turtle(&mut text, C, storage, 42_000, &members);
-            let parsed: oxrdf::Graph =
-                crate::rdf::parse(text.as_bytes(), crate::rdf::RdfFormat::Turtle, C, None)
-                    .unwrap()
-                    .into_iter()
-                    .collect();
+            let parsed: oxrdf::Graph = crate::rdf::parse(
+                text.as_bytes(),
+                crate::rdf::RdfFormat::Turtle,
+                C,
+                None,
+                &Default::default(),
+            )
+            .unwrap()
+            .into_iter()
+            .collect();
             let expected: oxrdf::Graph =
                 describe(C, storage, 42_000, &members).into_iter().collect();
             assert_eq!(parsed, expected);
@@ -274,9 +279,15 @@ mod tests {
         let mut empty = String::new();
         write_turtle(&mut empty, C, false, 0, &[]);
         assert_eq!(
-            crate::rdf::parse(empty.as_bytes(), crate::rdf::RdfFormat::Turtle, C, None)
-                .unwrap()
-                .len(),
+            crate::rdf::parse(
+                empty.as_bytes(),
+                crate::rdf::RdfFormat::Turtle,
+                C,
+                None,
+                &Default::default()
+            )
+            .unwrap()
+            .len(),
             5
         );
     }

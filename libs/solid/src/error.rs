@@ -35,4 +35,12 @@ pub enum SolidError {
     /// A Range header that no byte of the representation satisfies.
     #[error("range not satisfiable for a representation of {size} bytes")]
     RangeNotSatisfiable { size: u64 },
+    /// A document that would cost more than the configured limits once parsed or evaluated
+    /// (its expansion, its triples).
+    #[error("{0}")]
+    TooLarge(String),
+    /// A document nested too deeply, or a patch whose evaluation is over its budget of
+    /// patterns, solutions or time.
+    #[error("{0}")]
+    TooComplex(String),
 }

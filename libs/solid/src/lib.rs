@@ -13,6 +13,7 @@ pub mod conneg;
 pub mod container;
 pub mod error;
 pub mod headers;
+pub mod limits;
 pub mod n3patch;
 pub mod path;
 pub mod preconditions;

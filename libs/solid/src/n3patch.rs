@@ -5,6 +5,7 @@
 //! there) is 409 ([`SolidError::PatchConflict`]).
 
 use crate::error::SolidError;
+use crate::limits::{self, EvalBudget, Limits};
 use crate::vocab;
 use oxrdf::{BlankNode, Dataset, Graph, GraphName, Term, Triple, Variable};
 use oxttl::n3::{N3Quad, N3Term};
@@ -41,8 +42,9 @@ fn unprocessable(msg: impl Into<String>) -> SolidError {
     SolidError::UnprocessablePatch(msg.into())
 }
 
-/// Parses and validates an N3 Patch document.
-pub fn parse(body: &[u8], base_iri: &str) -> Result<N3Patch, SolidError> {
+/// Parses and validates an N3 Patch document, within `limits`.
+pub fn parse(body: &[u8], base_iri: &str, limits: &Limits) -> Result<N3Patch, SolidError> {
+    limits::check_patch(body, base_iri.len(), limits)?;
     let quads = N3Parser::new()
         .with_base_iri(base_iri)
         .map_err(|e| SolidError::BadRequest(e.to_string()))?
@@ -135,6 +137,12 @@ pub fn parse(body: &[u8], base_iri: &str) -> Result<N3Patch, SolidError> {
             .collect()
     };
     let conditions = formula_patterns(picks[vocab::SOLID_WHERE])?;
+    if conditions.len() > limits.max_patterns {
+        return Err(SolidError::TooComplex(format!(
+            "solid:where has more than {} patterns",
+            limits.max_patterns
+        )));
+    }
     let insertions = formula_patterns(picks[vocab::SOLID_INSERTS])?;
     let deletions = formula_patterns(picks[vocab::SOLID_DELETES])?;
 
@@ -207,12 +215,13 @@ fn has_blank_node(p: &TriplePattern) -> bool {
     matches!(p.subject, TermPattern::BlankNode(_)) || matches!(p.object, TermPattern::BlankNode(_))
 }
 
-/// Applies `patch` to `graph` in place (all or nothing: on error `graph` is unchanged).
-pub fn apply(patch: &N3Patch, graph: &mut Graph) -> Result<(), SolidError> {
+/// Applies `patch` to `graph` in place within `budget` (all or nothing: on error `graph` is
+/// unchanged).
+pub fn apply(patch: &N3Patch, graph: &mut Graph, budget: &EvalBudget) -> Result<(), SolidError> {
     let bindings = if patch.conditions.is_empty() {
         HashMap::new()
     } else {
-        single_solution(&patch.conditions, graph)?
+        single_solution(&patch.conditions, graph, budget)?
     };
     let instantiate = |set: &[TriplePattern]| -> Result<Vec<Triple>, SolidError> {
         set.iter().map(|p| instantiate(p, &bindings)).collect()
@@ -224,6 +233,7 @@ pub fn apply(patch: &N3Patch, graph: &mut Graph) -> Result<(), SolidError> {
             "the triple to delete is not in the document: {missing}"
         )));
     }
+    budget.check_growth(graph, &insertions)?;
     for t in &deletions {
         graph.remove(t);
     }
@@ -236,6 +246,7 @@ pub fn apply(patch: &N3Patch, graph: &mut Graph) -> Result<(), SolidError> {
 fn single_solution(
     conditions: &[TriplePattern],
     graph: &Graph,
+    budget: &EvalBudget,
 ) -> Result<HashMap<Variable, Term>, SolidError> {
     let dataset: Dataset = graph
         .iter()
@@ -248,11 +259,11 @@ fn single_solution(
         },
         base_iri: None,
     };
-    let evaluator = QueryEvaluator::new();
+    let evaluator = QueryEvaluator::new().with_cancellation_token(budget.cancel.clone());
     let results = evaluator
         .prepare(&query)
         .execute(&dataset)
-        .map_err(|e| SolidError::PatchConflict(e.to_string()))?;
+        .map_err(|e| budget.evaluation_error(e))?;
     let QueryResults::Solutions(solutions) = results else {
         return Err(SolidError::PatchConflict("unexpected query result".into()));
     };
@@ -260,8 +271,11 @@ fn single_solution(
     // solutions that differ only in what a blank node matched are one and the same mapping.
     let variables: HashSet<&Variable> = conditions.iter().flat_map(pattern_variables).collect();
     let mut found: Vec<HashMap<Variable, Term>> = Vec::new();
-    for s in solutions {
-        let s = s.map_err(|e| SolidError::PatchConflict(e.to_string()))?;
+    for (n, s) in solutions.enumerate() {
+        if n >= budget.limits.max_solutions {
+            return Err(budget.too_many_solutions());
+        }
+        let s = s.map_err(|e| budget.evaluation_error(e))?;
         let mapping: HashMap<Variable, Term> = s
             .iter()
             .filter(|(v, _)| variables.contains(v))
@@ -328,6 +342,7 @@ mod tests {
             RdfFormat::Turtle,
             BASE,
             None,
+            &Limits::default(),
         )
         .unwrap()
         .into_iter()
@@ -335,7 +350,44 @@ mod tests {
     }
 
     fn patch(body: &str) -> Result<N3Patch, SolidError> {
-        parse(format!("{PRE}{body}").as_bytes(), BASE)
+        parse(format!("{PRE}{body}").as_bytes(), BASE, &Limits::default())
+    }
+
+    fn apply(p: &N3Patch, g: &mut Graph) -> Result<(), SolidError> {
+        super::apply(p, g, &EvalBudget::default())
+    }
+
+    #[test]
+    fn long_where_chains_and_deep_formulae_are_refused() {
+        let chain: String = (0..1000)
+            .map(|i| format!("?v{i} ex:p ?v{}. ", i + 1))
+            .collect();
+        let err = patch(&format!("_:p a solid:InsertDeletePatch; solid:where {{ {chain} }}; solid:inserts {{ <#a> ex:p 1 }}.")).unwrap_err();
+        assert!(matches!(err, SolidError::TooComplex(_)), "{err:?}");
+        let deep = format!(
+            "_:p a solid:InsertDeletePatch; solid:inserts {{ <#a> ex:p {}1{} }}.",
+            "( ".repeat(3000),
+            " )".repeat(3000)
+        );
+        let err = patch(&deep).unwrap_err();
+        assert!(matches!(err, SolidError::TooComplex(_)), "{err:?}");
+    }
+
+    #[test]
+    fn where_solutions_are_budgeted() {
+        let mut g = graph(
+            &(0..30)
+                .map(|i| format!("<#s{i}> ex:p {i}. "))
+                .collect::<String>(),
+        );
+        let p = patch("_:p a solid:InsertDeletePatch; solid:where { <#s0> ex:p ?x. _:a ex:p _:b. _:c ex:p _:d }; solid:inserts { <#a> ex:q ?x }.").unwrap();
+        // 900 solutions, all one mapping: without a budget this would be a valid patch.
+        let budget = EvalBudget::new(Limits {
+            max_solutions: 100,
+            ..Limits::default()
+        });
+        let err = super::apply(&p, &mut g, &budget).unwrap_err();
+        assert!(matches!(err, SolidError::TooComplex(_)), "{err:?}");
     }
 
     #[test]

@@ -81,7 +81,29 @@ pub fn evaluate(header: Option<&str>, size: u64) -> Result<RangeAnswer, SolidErr
         // Too many pieces: serve the whole representation instead (allowed by the RFC).
         return Ok(RangeAnswer::Full);
     }
+    // Overlapping ranges would send the same bytes again and again (`0-,0-,0-…`): coalesce
+    // them, as RFC 9110 §14.3 allows, so a response never exceeds the representation.
+    let merged = coalesce(&ranges);
+    if merged.len() < ranges.len() {
+        return Ok(RangeAnswer::Partial(merged));
+    }
     Ok(RangeAnswer::Partial(ranges))
+}
+
+/// Merges overlapping ranges, in ascending order.
+fn coalesce(ranges: &[RangeInclusive<u64>]) -> Vec<RangeInclusive<u64>> {
+    let mut sorted = ranges.to_vec();
+    sorted.sort_by_key(|r| *r.start());
+    let mut merged: Vec<RangeInclusive<u64>> = Vec::with_capacity(sorted.len());
+    for r in sorted {
+        match merged.last_mut() {
+            Some(last) if r.start() <= last.end() => {
+                *last = *last.start()..=(*last.end()).max(*r.end());
+            }
+            _ => merged.push(r),
+        }
+    }
+    merged
 }
 
 #[cfg(test)]
@@ -137,6 +159,18 @@ mod tests {
             assert_eq!(evaluate(Some(h), 100), Ok(RangeAnswer::Full), "{h}");
         }
         assert_eq!(evaluate(None, 100), Ok(RangeAnswer::Full));
+    }
+
+    #[test]
+    fn overlapping_ranges_never_send_more_than_the_representation() {
+        let h = format!("bytes={}", vec!["0-"; 32].join(","));
+        assert_eq!(partial(&h, 65536), vec![0..=65535]);
+        assert_eq!(
+            partial("bytes=10-19, 0-14, 50-59", 60),
+            vec![0..=19, 50..=59]
+        );
+        // Disjoint ranges keep the order they were asked in.
+        assert_eq!(partial("bytes=50-59, 0-9", 100), vec![50..=59, 0..=9]);
     }
 
     #[test]

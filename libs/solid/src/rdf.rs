@@ -1,6 +1,7 @@
 //! RDF syntaxes podplane reads and writes, and the graph type the rest of the core works on.
 
 use crate::error::SolidError;
+use crate::limits::{self, ExpansionBudget, Limits};
 use crate::vocab;
 use oxjsonld::{JsonLdParser, JsonLdRemoteDocument, JsonLdSerializer};
 use oxrdf::{GraphName, Triple};
@@ -50,7 +51,8 @@ impl RdfFormat {
 pub type ContextLoader =
     Arc<dyn Fn(&str) -> Result<Vec<u8>, String> + Send + Sync + UnwindSafe + RefUnwindSafe>;
 
-/// Parses `body` as `format`, resolving relative IRIs against `base_iri`.
+/// Parses `body` as `format`, resolving relative IRIs against `base_iri`, within `limits`
+/// (nesting is checked before parsing, expansion triple by triple while parsing).
 ///
 /// JSON-LD remote contexts go through `contexts`; without a loader every remote context is
 /// refused, so parsing never makes a request on a client's behalf.
@@ -59,37 +61,54 @@ pub fn parse(
     format: RdfFormat,
     base_iri: &str,
     contexts: Option<ContextLoader>,
+    limits: &Limits,
 ) -> Result<Vec<Triple>, SolidError> {
     let malformed = |message: String| SolidError::MalformedRdf {
         media_type: format.media_type().to_owned(),
         message,
     };
+    let mut budget = ExpansionBudget::new(limits);
+    let mut keep = |triples: &mut Vec<Triple>, t: Triple| {
+        budget.charge(t.as_ref())?;
+        triples.push(t);
+        Ok::<_, SolidError>(())
+    };
+    let mut triples = Vec::new();
     match format {
-        RdfFormat::Turtle => TurtleParser::new()
-            .with_base_iri(base_iri)
-            .map_err(|e| malformed(e.to_string()))?
-            .for_slice(body)
-            .map(|r| r.map_err(|e| malformed(e.to_string())))
-            .collect(),
-        RdfFormat::NTriples => NTriplesParser::new()
-            .for_slice(body)
-            .map(|r| r.map_err(|e| malformed(e.to_string())))
-            .collect(),
+        RdfFormat::Turtle | RdfFormat::NTriples => {
+            // Depth only: the exact expansion is charged below, as triples come.
+            limits::check_turtle_depth(body, limits)?;
+            if format == RdfFormat::Turtle {
+                let parser = TurtleParser::new()
+                    .with_base_iri(base_iri)
+                    .map_err(|e| malformed(e.to_string()))?;
+                for t in parser.for_slice(body) {
+                    keep(&mut triples, t.map_err(|e| malformed(e.to_string()))?)?;
+                }
+            } else {
+                for t in NTriplesParser::new().for_slice(body) {
+                    keep(&mut triples, t.map_err(|e| malformed(e.to_string()))?)?;
+                }
+            }
+        }
         RdfFormat::JsonLd => {
+            limits::check_jsonld(body, base_iri.len(), limits)?;
             let mut parser = JsonLdParser::new()
                 .with_base_iri(base_iri)
                 .map_err(|e| malformed(e.to_string()))?
                 .for_slice(body);
             if let Some(loader) = contexts {
+                let max_depth = limits.max_depth;
                 parser = parser.with_load_document_callback(move |url, _| {
                     let document = loader(url)?;
+                    // A remote context nests and expands like the document that names it.
+                    limits::check_json_depth(&document, max_depth).map_err(|e| e.to_string())?;
                     Ok(JsonLdRemoteDocument {
                         document,
                         document_url: url.to_owned(),
                     })
                 });
             }
-            let mut triples = Vec::new();
             for quad in parser {
                 let quad = quad.map_err(|e| malformed(e.to_string()))?;
                 if quad.graph_name != GraphName::DefaultGraph {
@@ -97,11 +116,11 @@ pub fn parse(
                         "named graphs cannot be stored in an RDF document resource".into(),
                     ));
                 }
-                triples.push(Triple::from(quad));
+                keep(&mut triples, Triple::from(quad))?;
             }
-            Ok(triples)
         }
     }
+    Ok(triples)
 }
 
 /// Serialises triples. Turtle output declares the usual prefixes of the vocabularies it
@@ -176,11 +195,11 @@ mod tests {
     #[test]
     fn turtle_round_trips_through_every_format() {
         let src = b"@prefix ex: <http://ex.org/> . <#me> ex:name \"Alice\"@en ; ex:knows [ ex:name \"Bob\" ] .";
-        let triples = parse(src, RdfFormat::Turtle, BASE, None).unwrap();
+        let triples = parse(src, RdfFormat::Turtle, BASE, None, &Limits::default()).unwrap();
         assert_eq!(triples.len(), 3);
         for format in RdfFormat::ALL {
             let bytes = serialize(&triples, format);
-            let back = parse(&bytes, format, BASE, None).unwrap();
+            let back = parse(&bytes, format, BASE, None, &Limits::default()).unwrap();
             assert_eq!(
                 back.len(),
                 3,
@@ -195,7 +214,14 @@ mod tests {
 
     #[test]
     fn malformed_turtle_reports_parser_message() {
-        let err = parse(b"<a> <b> ", RdfFormat::Turtle, BASE, None).unwrap_err();
+        let err = parse(
+            b"<a> <b> ",
+            RdfFormat::Turtle,
+            BASE,
+            None,
+            &Limits::default(),
+        )
+        .unwrap_err();
         match err {
             SolidError::MalformedRdf {
                 media_type,
@@ -210,13 +236,20 @@ mod tests {
 
     #[test]
     fn ntriples_rejects_relative_iris() {
-        assert!(parse(b"<a> <b> <c> .\n", RdfFormat::NTriples, BASE, None).is_err());
+        assert!(parse(
+            b"<a> <b> <c> .\n",
+            RdfFormat::NTriples,
+            BASE,
+            None,
+            &Limits::default()
+        )
+        .is_err());
     }
 
     #[test]
     fn jsonld_resolves_relative_ids_against_base() {
         let src = br##"{"@id": "#it", "http://ex.org/p": "v"}"##;
-        let triples = parse(src, RdfFormat::JsonLd, BASE, None).unwrap();
+        let triples = parse(src, RdfFormat::JsonLd, BASE, None, &Limits::default()).unwrap();
         assert_eq!(
             triples[0].subject.to_string(),
             "<https://pod.example/alice/doc#it>"
@@ -226,7 +259,7 @@ mod tests {
     #[test]
     fn jsonld_remote_context_refused_without_loader() {
         let src = br##"{"@context": "https://example.org/ctx.jsonld", "@id": "#it", "name": "x"}"##;
-        let err = parse(src, RdfFormat::JsonLd, BASE, None).unwrap_err();
+        let err = parse(src, RdfFormat::JsonLd, BASE, None, &Limits::default()).unwrap_err();
         assert!(matches!(err, SolidError::MalformedRdf { .. }), "{err:?}");
     }
 
@@ -240,19 +273,80 @@ mod tests {
             }
         });
         let src = br##"{"@context": "https://example.org/ctx.jsonld", "@id": "#it", "name": "x"}"##;
-        let triples = parse(src, RdfFormat::JsonLd, BASE, Some(loader.clone())).unwrap();
+        let triples = parse(
+            src,
+            RdfFormat::JsonLd,
+            BASE,
+            Some(loader.clone()),
+            &Limits::default(),
+        )
+        .unwrap();
         assert_eq!(
             triples[0].predicate.as_str(),
             "http://xmlns.com/foaf/0.1/name"
         );
         let other = br##"{"@context": "https://evil.example/ctx", "name": "x"}"##;
-        assert!(parse(other, RdfFormat::JsonLd, BASE, Some(loader)).is_err());
+        assert!(parse(
+            other,
+            RdfFormat::JsonLd,
+            BASE,
+            Some(loader),
+            &Limits::default()
+        )
+        .is_err());
     }
 
     #[test]
     fn jsonld_named_graphs_are_refused() {
         let src = br##"{"@id": "http://ex.org/g", "@graph": [{"@id": "http://ex.org/s", "http://ex.org/p": "o"}]}"##;
-        assert!(parse(src, RdfFormat::JsonLd, BASE, None).is_err());
+        assert!(parse(src, RdfFormat::JsonLd, BASE, None, &Limits::default()).is_err());
+    }
+
+    #[test]
+    fn expansion_is_charged_while_parsing() {
+        let small = Limits {
+            max_expanded_bytes: 64 * 1024,
+            ..Limits::default()
+        };
+        let long = "x".repeat(10_000);
+        let mut doc = format!("@prefix p: <http://e/{long}> .\n");
+        for i in 0..20 {
+            doc.push_str(&format!("p:s{i} p:p {i} .\n"));
+        }
+        let err = parse(doc.as_bytes(), RdfFormat::Turtle, BASE, None, &small).unwrap_err();
+        assert!(matches!(err, SolidError::TooLarge(_)), "{err:?}");
+        let ctx = format!(
+            r#"{{"@context": {{"p": "http://e/{long}"}}, "@id": "http://s", "p": [{}]}}"#,
+            (0..20).map(|i| i.to_string()).collect::<Vec<_>>().join(",")
+        );
+        let err = parse(ctx.as_bytes(), RdfFormat::JsonLd, BASE, None, &small).unwrap_err();
+        assert!(matches!(err, SolidError::TooLarge(_)), "{err:?}");
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_in_every_syntax() {
+        let ttl = format!("<s> <p> {} 1 {} .", "(".repeat(5000), ")".repeat(5000));
+        let json = format!(
+            r#"{}"@id": "http://s"{}"#,
+            r#"{"http://p": "#.repeat(5000),
+            "}".repeat(5000)
+        );
+        let list = format!(
+            r#"{{"http://p": {{"@list": {}1{}}}}}"#,
+            "[".repeat(5000),
+            "]".repeat(5000)
+        );
+        for (doc, format) in [
+            (ttl, RdfFormat::Turtle),
+            (json, RdfFormat::JsonLd),
+            (list, RdfFormat::JsonLd),
+        ] {
+            let err = parse(doc.as_bytes(), format, BASE, None, &Limits::default()).unwrap_err();
+            assert!(
+                matches!(err, SolidError::TooComplex(_)),
+                "{format:?}: {err:?}"
+            );
+        }
     }
 
     #[test]

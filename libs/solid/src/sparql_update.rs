@@ -7,8 +7,10 @@
 //! told it succeeded when nothing happened.
 
 use crate::error::SolidError;
+use crate::limits::{self, EvalBudget, Limits};
 use oxrdf::{Dataset, Graph, GraphName, Quad, Triple};
 use spareval::{DeleteInsertQuad, QueryEvaluator};
+use spargebra::algebra::GraphPattern;
 use spargebra::{GraphUpdateOperation, SparqlParser, Update};
 
 /// A parsed SPARQL Update with what it needs from the access-control layer.
@@ -43,7 +45,10 @@ impl SparqlPatch {
     }
 }
 
-pub fn parse(body: &[u8], base_iri: &str) -> Result<SparqlPatch, SolidError> {
+/// Parses a SPARQL Update within `limits`: its size and shape are checked on the bytes first,
+/// because the parser builds the whole query (and recurses over its nesting) at once.
+pub fn parse(body: &[u8], base_iri: &str, limits: &Limits) -> Result<SparqlPatch, SolidError> {
+    limits::check_patch(body, base_iri.len(), limits)?;
     let text = std::str::from_utf8(body)
         .map_err(|_| SolidError::BadRequest("SPARQL Update must be UTF-8".into()))?;
     let update = SparqlParser::new()
@@ -100,15 +105,59 @@ pub fn parse(body: &[u8], base_iri: &str) -> Result<SparqlPatch, SolidError> {
             }
         }
     }
+    let patterns: usize = update
+        .operations
+        .iter()
+        .map(|op| match op {
+            GraphUpdateOperation::DeleteInsert { pattern, .. } => pattern_count(pattern),
+            _ => 0,
+        })
+        .sum();
+    if patterns > limits.max_patterns {
+        return Err(SolidError::TooComplex(format!(
+            "the WHERE clauses have more than {} patterns",
+            limits.max_patterns
+        )));
+    }
     Ok(SparqlPatch { update })
+}
+
+/// The triple and path patterns of a WHERE clause (its depth is bounded by the parse checks).
+fn pattern_count(p: &GraphPattern) -> usize {
+    use GraphPattern as G;
+    match p {
+        G::Bgp { patterns } => patterns.len(),
+        G::Path { .. } => 1,
+        G::Join { left, right }
+        | G::LeftJoin { left, right, .. }
+        | G::Union { left, right }
+        | G::Minus { left, right } => pattern_count(left) + pattern_count(right),
+        G::Filter { inner, .. }
+        | G::Graph { inner, .. }
+        | G::Extend { inner, .. }
+        | G::OrderBy { inner, .. }
+        | G::Project { inner, .. }
+        | G::Distinct { inner }
+        | G::Reduced { inner }
+        | G::Slice { inner, .. }
+        | G::Group { inner, .. }
+        | G::Service { inner, .. } => pattern_count(inner),
+        G::Values { .. } => 0,
+        #[allow(unreachable_patterns)]
+        _ => 1,
+    }
 }
 
 fn named_graphs() -> SolidError {
     SolidError::UnprocessablePatch("a document has no named graphs; use the default graph".into())
 }
 
-/// Applies the update to `graph` (all or nothing).
-pub fn apply(patch: &SparqlPatch, graph: &mut Graph) -> Result<(), SolidError> {
+/// Applies the update to `graph` within `budget` (all or nothing).
+pub fn apply(
+    patch: &SparqlPatch,
+    graph: &mut Graph,
+    budget: &EvalBudget,
+) -> Result<(), SolidError> {
     let mut dataset: Dataset = graph
         .iter()
         .map(|t| t.in_graph(GraphName::DefaultGraph.as_ref()))
@@ -153,8 +202,10 @@ pub fn apply(patch: &SparqlPatch, graph: &mut Graph) -> Result<(), SolidError> {
                 using,
                 pattern,
             } => {
-                let evaluator = QueryEvaluator::new();
-                let changes = evaluator
+                let evaluator =
+                    QueryEvaluator::new().with_cancellation_token(budget.cancel.clone());
+                let mut changes = Vec::new();
+                for change in evaluator
                     .prepare_delete_insert(
                         delete.clone(),
                         insert.clone(),
@@ -163,9 +214,13 @@ pub fn apply(patch: &SparqlPatch, graph: &mut Graph) -> Result<(), SolidError> {
                         pattern,
                     )
                     .execute(&dataset)
-                    .map_err(|e| SolidError::PatchConflict(e.to_string()))?
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(|e| SolidError::PatchConflict(e.to_string()))?;
+                    .map_err(|e| budget.evaluation_error(e))?
+                {
+                    if changes.len() >= budget.limits.max_solutions {
+                        return Err(budget.too_many_solutions());
+                    }
+                    changes.push(change.map_err(|e| budget.evaluation_error(e))?);
+                }
                 let deletes_any = changes
                     .iter()
                     .any(|c| matches!(c, DeleteInsertQuad::Delete(_)));
@@ -192,10 +247,12 @@ pub fn apply(patch: &SparqlPatch, graph: &mut Graph) -> Result<(), SolidError> {
             }
         }
     }
-    *graph = dataset
+    let patched: Graph = dataset
         .iter()
         .map(|q| Triple::from(q.into_owned()))
         .collect();
+    budget.check_growth(&patched, &[])?;
+    *graph = patched;
     Ok(())
 }
 
@@ -215,18 +272,110 @@ mod tests {
 
     fn graph(ttl: &str) -> Graph {
         let src = format!("@prefix ex: <http://ex.org/>. {ttl}");
-        parse_rdf(src.as_bytes(), RdfFormat::Turtle, BASE, None)
-            .unwrap()
-            .into_iter()
-            .collect()
+        parse_rdf(
+            src.as_bytes(),
+            RdfFormat::Turtle,
+            BASE,
+            None,
+            &Limits::default(),
+        )
+        .unwrap()
+        .into_iter()
+        .collect()
     }
 
     fn run(update: &str, g: &mut Graph) -> Result<(), SolidError> {
         let p = parse(
             format!("PREFIX ex: <http://ex.org/> {update}").as_bytes(),
             BASE,
+            &Limits::default(),
         )?;
-        apply(&p, g)
+        apply(&p, g, &EvalBudget::default())
+    }
+
+    #[test]
+    fn cross_products_stop_at_the_solution_budget() {
+        let mut g = graph(
+            &(0..25)
+                .map(|i| format!("<#s{i}> ex:p {i} ."))
+                .collect::<String>(),
+        );
+        let before = g.len();
+        let err = run(
+            "INSERT { ?a ex:q ?b } WHERE { ?a ex:p ?x . ?b ex:p ?y . ?c ex:p ?z . ?d ex:p ?w }",
+            &mut g,
+        )
+        .unwrap_err();
+        assert!(matches!(err, SolidError::TooComplex(_)), "{err:?}");
+        assert_eq!(g.len(), before, "an over-budget patch changes nothing");
+    }
+
+    #[test]
+    fn cancellation_stops_a_cross_product_whose_filter_never_passes() {
+        // No solution ever reaches the solution budget: only the time budget can stop it.
+        let mut g = graph(
+            &(0..25)
+                .map(|i| format!("<#s{i}> ex:p {i} ."))
+                .collect::<String>(),
+        );
+        let p = parse(
+            b"DELETE { ?a <http://ex.org/p> ?x } WHERE { ?a <http://ex.org/p> ?x . \
+              ?b <http://ex.org/p> ?y . ?c <http://ex.org/p> ?z . ?d <http://ex.org/p> ?w . \
+              ?e <http://ex.org/p> ?v FILTER(?x + ?y + ?z + ?w + ?v < 0) }",
+            BASE,
+            &Limits::default(),
+        )
+        .unwrap();
+        let budget = EvalBudget::default();
+        let cancel = budget.cancel.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            cancel.cancel();
+        });
+        let err = apply(&p, &mut g, &budget).unwrap_err();
+        assert!(matches!(err, SolidError::TooComplex(_)), "{err:?}");
+    }
+
+    #[test]
+    fn a_cancelled_evaluation_is_too_complex() {
+        let mut g = graph("<#a> ex:p 1 .");
+        let p = parse(
+            b"INSERT { ?s <http://ex.org/q> 2 } WHERE { ?s ?p ?o }",
+            BASE,
+            &Limits::default(),
+        )
+        .unwrap();
+        let budget = EvalBudget::default();
+        budget.cancel.cancel();
+        let err = apply(&p, &mut g, &budget).unwrap_err();
+        assert!(matches!(err, SolidError::TooComplex(_)), "{err:?}");
+    }
+
+    #[test]
+    fn hostile_shapes_are_refused_before_evaluation() {
+        let nested_groups = format!(
+            "INSERT {{ ?s ?p 1 }} WHERE {{ {} ?s ?p ?o {} }}",
+            "{".repeat(1000),
+            "}".repeat(1000)
+        );
+        let nested_filter = format!(
+            "INSERT {{ ?s ?p 1 }} WHERE {{ ?s ?p ?o FILTER({}?o{}) }}",
+            "(".repeat(2000),
+            ")".repeat(2000)
+        );
+        let nested_bnodes = format!(
+            "INSERT DATA {{ <#a> <#p> {}1{} }}",
+            "[ <#p> ".repeat(3000),
+            " ]".repeat(3000)
+        );
+        let chained: String = (0..1000)
+            .map(|i| format!("?v{i} <#p> ?v{} . ", i + 1))
+            .collect();
+        let chained = format!("INSERT {{ <#a> <#p> 1 }} WHERE {{ {chained} }}");
+        for body in [nested_groups, nested_filter, nested_bnodes, chained] {
+            let err = parse(body.as_bytes(), BASE, &Limits::default()).unwrap_err();
+            assert!(matches!(err, SolidError::TooComplex(_)), "{err:?}");
+        }
     }
 
     #[test]
@@ -307,9 +456,9 @@ mod tests {
 
     #[test]
     fn mode_requirements() {
-        let p = parse(b"INSERT DATA { <#a> <#p> 1 }", BASE).unwrap();
+        let p = parse(b"INSERT DATA { <#a> <#p> 1 }", BASE, &Limits::default()).unwrap();
         assert!(p.needs_append() && !p.needs_write());
-        let p = parse(b"DELETE DATA { <#a> <#p> 1 }", BASE).unwrap();
+        let p = parse(b"DELETE DATA { <#a> <#p> 1 }", BASE, &Limits::default()).unwrap();
         assert!(p.needs_write() && p.needs_read());
     }
 }

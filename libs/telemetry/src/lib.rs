@@ -12,6 +12,12 @@ use std::time::Instant;
 
 pub const HTTP_REQUESTS: &str = "podplane_http_requests_total";
 pub const HTTP_DURATION: &str = "podplane_http_request_duration_seconds";
+/// Open client connections (gauge).
+pub const CONNECTIONS_OPEN: &str = "podplane_connections_open";
+/// Connections closed at once because the connection cap was reached.
+pub const CONNECTIONS_REFUSED: &str = "podplane_connections_refused_total";
+/// Requests refused by a configured limit, labelled by which (`limit`).
+pub const LIMIT_REFUSALS: &str = "podplane_limit_refusals_total";
 
 /// Installs the process-wide Prometheus recorder once and returns its handle (later calls
 /// return the same handle; a process has one recorder).

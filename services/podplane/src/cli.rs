@@ -62,12 +62,51 @@ pub struct HttpArgs {
     /// representations (conversions, container listings).
     #[arg(long, env = "PODPLANE_CACHE_BYTES", default_value_t = 32 * 1024 * 1024)]
     pub cache_bytes: u64,
+    /// Seconds a client has to send a request's head; also how long an idle keep-alive
+    /// connection (or one that sends nothing) stays open.
+    #[arg(long, env = "PODPLANE_HEADER_READ_TIMEOUT_SECS", default_value_t = 15)]
+    pub header_read_timeout_secs: u64,
+    /// Seconds a request body may go without sending a byte before the request fails (408).
+    #[arg(long, env = "PODPLANE_BODY_IDLE_TIMEOUT_SECS", default_value_t = 30)]
+    pub body_idle_timeout_secs: u64,
+    /// Most client connections open at once; more are closed on arrival (counted in
+    /// podplane_connections_refused_total). Default: what the file-descriptor limit allows,
+    /// less a reserve, at most 10 000.
+    #[arg(long, env = "PODPLANE_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    #[command(flatten)]
+    pub limits: LimitArgs,
     #[command(flatten)]
     pub auth: AuthArgs,
     /// Shut down when standard input closes: lets a supervising process (the test harness)
     /// guarantee the server never outlives it.
     #[arg(long, hide = true)]
     pub exit_on_stdin_eof: bool,
+}
+
+/// What one request may cost to parse and evaluate.
+#[derive(Args, Clone)]
+pub struct LimitArgs {
+    /// Deepest nesting of RDF and patch documents (blank nodes, collections, groups, JSON).
+    #[arg(long, env = "PODPLANE_MAX_RDF_DEPTH", default_value_t = 64)]
+    pub max_rdf_depth: usize,
+    /// Most bytes of terms an RDF or patch document may expand to once parsed (prefixes,
+    /// repeated subjects and JSON-LD contexts expand).
+    #[arg(long, env = "PODPLANE_MAX_RDF_EXPANDED_BYTES", default_value_t = 128 * 1024 * 1024)]
+    pub max_rdf_expanded_bytes: u64,
+    /// Most triple patterns in a patch's conditions (solid:where, SPARQL WHERE).
+    #[arg(long, env = "PODPLANE_MAX_PATCH_PATTERNS", default_value_t = 128)]
+    pub max_patch_patterns: usize,
+    /// Most solutions a patch's conditions may produce.
+    #[arg(long, env = "PODPLANE_MAX_PATCH_SOLUTIONS", default_value_t = 100_000)]
+    pub max_patch_solutions: usize,
+    /// Milliseconds a patch may spend evaluating before it is refused (422).
+    #[arg(long, env = "PODPLANE_PATCH_TIME_BUDGET_MS", default_value_t = 2_000)]
+    pub patch_time_budget_ms: u64,
+    /// Parses and patch evaluations running at once (the rest wait their turn); default:
+    /// the number of CPUs.
+    #[arg(long, env = "PODPLANE_CPU_JOBS")]
+    pub cpu_jobs: Option<usize>,
 }
 
 /// Solid-OIDC and access control. The ESS variable names are accepted as fallbacks.
@@ -99,11 +138,15 @@ pub struct AuthArgs {
     /// not know (rotation is picked up at once; bogus key ids cannot make us hammer issuers).
     #[arg(long, env = "PODPLANE_JWKS_MIN_REFRESH_SECS", default_value_t = 10)]
     pub jwks_min_refresh_secs: u64,
-    /// Allow fetching WebID profiles, issuer keys and groups from loopback and private
-    /// addresses (local identity providers, tests). Off by default: those URLs come from
-    /// tokens anyone can send.
+    /// Allow fetching WebID profiles, issuer keys and groups from loopback addresses (a local
+    /// identity provider, tests). Off by default: those URLs come from tokens anyone can send.
+    /// Private and link-local ranges (cloud metadata) stay refused; see --allow-fetch-ranges.
     #[arg(long, env = "PODPLANE_ALLOW_PRIVATE_FETCH")]
     pub allow_private_fetch: bool,
+    /// Non-public address ranges that outbound fetches may reach anyway (comma-separated
+    /// CIDRs, e.g. an identity provider inside the VPC: 10.1.0.0/16).
+    #[arg(long, env = "PODPLANE_ALLOW_FETCH_RANGES", value_delimiter = ',')]
+    pub allow_fetch_ranges: Vec<ipnet::IpNet>,
     /// DANGER: turn access control off. Every request, from anyone, may read, write and
     /// delete everything. Only for experiments on a machine nobody else can reach.
     #[arg(long, env = "PODPLANE_DANGER_NO_ACCESS_CONTROL")]
@@ -134,6 +177,7 @@ impl AuthArgs {
             jwks_min_refresh: std::time::Duration::from_secs(self.jwks_min_refresh_secs),
             fetch: podplane_auth::FetchLimits {
                 allow_private: self.allow_private_fetch,
+                allow_ranges: self.allow_fetch_ranges.clone(),
                 ..podplane_auth::FetchLimits::default()
             },
             ..podplane_auth::AuthConfig::default()

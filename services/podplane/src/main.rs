@@ -5,14 +5,24 @@
 mod cli;
 mod distributed;
 mod embedded;
+mod listener;
 mod runtime;
 
 use clap::Parser;
 use cli::{Cli, Command, PodCommand};
 use podplane_store::{AccessKind, NewPod};
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
+    // Parsers and query evaluators recurse over a document's structure. Limits bound that
+    // nesting; a roomy stack (virtual memory, touched only when used) keeps a margin.
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(16 * 1024 * 1024)
+        .build()?
+        .block_on(run())
+}
+
+async fn run() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("PODPLANE_LOG")

@@ -25,6 +25,18 @@ pub fn storage_state(
     config.jsonld_context_allow = http.jsonld_context_allow.clone();
     config.rendered_cache_bytes = http.cache_bytes;
     config.open_access = http.auth.danger_no_access_control;
+    let limits = &http.limits;
+    config.limits = podplane_solid::limits::Limits {
+        max_depth: limits.max_rdf_depth,
+        max_expanded_bytes: limits.max_rdf_expanded_bytes,
+        max_patterns: limits.max_patch_patterns,
+        max_solutions: limits.max_patch_solutions,
+        ..config.limits
+    };
+    config.patch_time_budget = Duration::from_millis(limits.patch_time_budget_ms);
+    if let Some(jobs) = limits.cpu_jobs {
+        config.cpu_jobs = jobs.max(1);
+    }
     if config.open_access {
         tracing::warn!(
             "ACCESS CONTROL IS OFF (--danger-no-access-control): anyone who can reach this \
@@ -123,11 +135,35 @@ pub async fn serve(
     let listener = tokio::net::TcpListener::bind(http.listen)
         .await
         .with_context(|| format!("binding {}", http.listen))?;
-    tracing::info!(listen = %listener.local_addr()?, base_url = %http.base_url(), "podplane serving ({mode})");
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal(http.exit_on_stdin_eof))
-        .await
-        .context("serving")?;
+    // Each connection holds a descriptor; keep 256 for databases, blobs and fetches.
+    let bound = crate::listener::descriptor_bound(256).unwrap_or(10_000);
+    let max_connections = match http.max_connections {
+        Some(n) if n > bound => {
+            tracing::warn!(
+                requested = n,
+                bound,
+                "--max-connections exceeds what the file-descriptor limit allows; using the bound"
+            );
+            bound
+        }
+        Some(n) => n,
+        None => bound.min(10_000),
+    }
+    .max(1);
+    let limits = crate::listener::ConnectionLimits {
+        max_connections,
+        header_read_timeout: Duration::from_secs(http.header_read_timeout_secs.max(1)),
+        body_idle_timeout: Duration::from_secs(http.body_idle_timeout_secs.max(1)),
+    };
+    tracing::info!(listen = %listener.local_addr()?, base_url = %http.base_url(), max_connections, "podplane serving ({mode})");
+    crate::listener::serve(
+        listener,
+        router,
+        limits,
+        shutdown_signal(http.exit_on_stdin_eof),
+    )
+    .await
+    .context("serving")?;
     workers.shutdown().await;
     Ok(())
 }

@@ -13,6 +13,12 @@ pub struct StorageConfig {
     pub rendered_cache_bytes: u64,
     /// Remote JSON-LD contexts that may be fetched (and cached) while parsing client JSON-LD.
     pub jsonld_context_allow: Vec<String>,
+    /// What one document may cost to parse and one patch to evaluate.
+    pub limits: podplane_solid::limits::Limits,
+    /// How long a patch may evaluate before it is refused.
+    pub patch_time_budget: std::time::Duration,
+    /// Parses and evaluations that may run at once, off the async runtime.
+    pub cpu_jobs: usize,
     /// Skip access control entirely: every request may do everything. For local
     /// experiments only; the flag that sets it says so loudly.
     pub open_access: bool,
@@ -27,7 +33,21 @@ impl StorageConfig {
             inline_rdf_bytes: 256 * 1024,
             rendered_cache_bytes: 64 * 1024 * 1024,
             jsonld_context_allow: Vec::new(),
+            limits: podplane_solid::limits::Limits::default(),
+            patch_time_budget: std::time::Duration::from_secs(2),
+            cpu_jobs: std::thread::available_parallelism().map_or(2, |n| n.get()),
             open_access: false,
+        }
+    }
+}
+
+impl StorageConfig {
+    /// Limits for documents we stored ourselves: they passed the client limits when written
+    /// and are canonical Turtle now, so their size is what it is; only nesting is bounded.
+    pub fn stored_limits(&self) -> podplane_solid::limits::Limits {
+        podplane_solid::limits::Limits {
+            max_expanded_bytes: u64::MAX,
+            ..self.limits
         }
     }
 }

@@ -31,6 +31,9 @@ pub enum ApiError {
     /// An authenticated agent without the access the operation needs.
     #[error("{0}")]
     Forbidden(String),
+    /// The request body stopped arriving for longer than the body-idle timeout.
+    #[error("the request body stopped arriving")]
+    RequestTimeout,
     #[error("internal error")]
     Internal(String),
 }
@@ -50,6 +53,8 @@ impl ApiError {
                     StatusCode::CONFLICT
                 }
                 SolidError::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
+                SolidError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+                SolidError::TooComplex(_) => StatusCode::UNPROCESSABLE_ENTITY,
             },
             ApiError::Store(e) => match e {
                 StoreError::NotFound(_) => StatusCode::NOT_FOUND,
@@ -69,7 +74,22 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Which configured limit refused the request, for the refusal metric.
+    fn limit(&self) -> Option<&'static str> {
+        match self {
+            ApiError::PayloadTooLarge(_) | ApiError::Store(StoreError::TooLarge { .. }) => {
+                Some("body_size")
+            }
+            ApiError::Solid(SolidError::TooLarge(_)) => Some("expansion"),
+            ApiError::Solid(SolidError::TooComplex(_)) => Some("complexity"),
+            ApiError::Solid(SolidError::PathTooLong(..)) => Some("path_length"),
+            ApiError::RequestTimeout => Some("body_idle"),
+            _ => None,
         }
     }
 
@@ -116,6 +136,9 @@ pub fn problem(status: StatusCode, detail: &str) -> Response {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
+        if let Some(limit) = self.limit() {
+            metrics::counter!(podplane_telemetry::LIMIT_REFUSALS, "limit" => limit).increment(1);
+        }
         if status == StatusCode::SERVICE_UNAVAILABLE {
             // A backend outage: expected now and then, and the client is told to retry.
             tracing::warn!(error = %self.source_message(), "backend unavailable");
@@ -140,9 +163,12 @@ impl IntoResponse for ApiError {
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
             ApiError::Unauthenticated { challenge, .. } => {
-                if let Ok(v) = HeaderValue::from_str(challenge) {
-                    res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
-                }
+                // A 401 always carries a challenge: one that cannot be a header value (it
+                // should never happen; descriptions are sanitised) falls back to the bare
+                // scheme.
+                let v = HeaderValue::from_str(challenge)
+                    .unwrap_or_else(|_| HeaderValue::from_static("DPoP"));
+                res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
             }
             _ => {}
         }

@@ -8,6 +8,7 @@
 pub mod access;
 pub mod config;
 pub mod contexts;
+pub mod cpu;
 pub mod error;
 pub mod http;
 
@@ -43,6 +44,8 @@ pub struct Services {
     pub verifier: Arc<podplane_auth::Verifier>,
     /// Parsed access control documents, pods and groups.
     pub access: access::AccessCaches,
+    /// Where client documents are parsed and patches evaluated.
+    pub cpu: cpu::CpuPool,
 }
 
 impl AppState {
@@ -61,7 +64,9 @@ impl AppState {
                 u32::try_from(k.0.len() + k.1.len() + v.len()).unwrap_or(u32::MAX)
             })
             .build();
+        let cpu = cpu::CpuPool::new(config.cpu_jobs);
         Self(Arc::new(Services {
+            cpu,
             config,
             meta,
             blobs,

@@ -237,7 +237,16 @@ mod tests {
         let doc = format!(
             "@prefix acp: <http://www.w3.org/ns/solid/acp#>. @prefix acl: <http://www.w3.org/ns/auth/acl#>.\n{ttl}"
         );
-        Acr::parse(&parse(doc.as_bytes(), RdfFormat::Turtle, ACR, None).unwrap())
+        Acr::parse(
+            &parse(
+                doc.as_bytes(),
+                RdfFormat::Turtle,
+                ACR,
+                None,
+                &Default::default(),
+            )
+            .unwrap(),
+        )
     }
 
     fn who(webid: Option<&str>, client: Option<&str>, issuer: Option<&str>) -> Requester {

@@ -148,7 +148,16 @@ mod tests {
         let doc = format!(
             "@prefix acl: <http://www.w3.org/ns/auth/acl#>. @prefix foaf: <http://xmlns.com/foaf/0.1/>.\n{ttl}"
         );
-        Acl::parse(&parse(doc.as_bytes(), RdfFormat::Turtle, BASE, None).unwrap())
+        Acl::parse(
+            &parse(
+                doc.as_bytes(),
+                RdfFormat::Turtle,
+                BASE,
+                None,
+                &Default::default(),
+            )
+            .unwrap(),
+        )
     }
 
     fn agent(webid: &str) -> Requester {
@@ -230,6 +239,7 @@ mod tests {
             RdfFormat::Turtle,
             "https://g.example/groups",
             None,
+            &Default::default(),
         )
         .unwrap();
         assert!(group_has_member(

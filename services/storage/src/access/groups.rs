@@ -59,7 +59,10 @@ impl GroupCache {
             let row = state.meta.get(path.as_str()).await.ok()??;
             let bytes = crate::http::stored_bytes(state, &row).await.ok()?;
             let format = RdfFormat::from_media_type(&row.content_type)?;
-            return rdf::parse(&bytes, format, url, None).ok().map(Arc::new);
+            let limits = state.config.stored_limits();
+            return rdf::parse(&bytes, format, url, None, &limits)
+                .ok()
+                .map(Arc::new);
         }
         let fetcher = self.fetcher.clone();
         let owned = url.to_owned();

@@ -134,7 +134,9 @@ impl AppState {
         let bytes = crate::http::stored_bytes(self, row).await?;
         let format = RdfFormat::from_media_type(&row.content_type).unwrap_or(RdfFormat::Turtle);
         // A document that no longer parses grants nothing rather than failing every request.
-        let triples = rdf::parse(&bytes, format, &self.iri(&row.path), None).unwrap_or_else(|e| {
+        let limits = self.config.stored_limits();
+        let iri = self.iri(&row.path);
+        let triples = rdf::parse(&bytes, format, &iri, None, &limits).unwrap_or_else(|e| {
             tracing::warn!(path = %row.path, error = %e, "unreadable access control document");
             Vec::new()
         });

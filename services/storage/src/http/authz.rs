@@ -20,7 +20,8 @@ use podplane_solid::headers::format_links;
 use podplane_solid::path::{Auxiliary, ResourcePath};
 use podplane_store::StoreError;
 
-/// What a request was granted; handlers that decide late (PATCH) consult it.
+/// What a request was granted. It travels with the request to the commit: handlers that
+/// decide late (PATCH) consult it, and writes re-check it against what exists by then.
 #[derive(Debug, Clone)]
 pub struct Grant {
     pub who: Requester,
@@ -29,14 +30,34 @@ pub struct Grant {
     /// Modes the public holds, for `WAC-Allow` on GET/HEAD.
     pub public: Option<Modes>,
     pub kind: Option<AccessKind>,
+    /// Whether the target existed when this was decided, where that changed the decision
+    /// (a PUT or PATCH to a resource is an update; to a free name it is a create).
+    pub decided_on_existing: Option<bool>,
 }
 
 impl Grant {
     /// The authenticated WebID behind a request, for events and `acp:CreatorAgent`.
-    pub fn actor(extensions: &axum::http::Extensions) -> Option<&str> {
-        extensions
-            .get::<Grant>()
-            .and_then(|g| g.who.webid.as_deref())
+    pub fn actor(&self) -> Option<&str> {
+        self.who.webid.as_deref()
+    }
+
+    /// The grant that holds for the target as it is now. Headers are authorized before the
+    /// body arrives, and a body can take long: if the target appeared (or vanished) since, a
+    /// create must not land as an overwrite of someone else's document (or the reverse), so
+    /// the decision is made again on what exists now; refused means 403 (or 401).
+    pub async fn for_current(
+        &self,
+        state: &AppState,
+        method: &Method,
+        path: &ResourcePath,
+        exists: bool,
+    ) -> ApiResult<Grant> {
+        match self.decided_on_existing {
+            Some(existed) if existed != exists => {
+                decide(state, method, path, self.who.clone()).await
+            }
+            _ => Ok(self.clone()),
+        }
     }
 
     /// A PATCH that deletes needs Write, one that only adds needs Append, and one with
@@ -73,11 +94,7 @@ fn challenge(state: &AppState, error: Option<&AuthError>) -> String {
         .collect();
     let mut c = format!("DPoP algs=\"{}\"", algs.join(" "));
     if let Some(e) = error {
-        let description: String = e
-            .to_string()
-            .chars()
-            .filter(|c| *c != '"' && *c != '\\')
-            .collect();
+        let description = quoted_string_safe(&e.to_string());
         c.push_str(&format!(
             ", error=\"{}\", error_description=\"{description}\"",
             e.oauth_error()
@@ -87,6 +104,15 @@ fn challenge(state: &AppState, error: Option<&AuthError>) -> String {
         c.push_str(", Bearer realm=\"solid\"");
     }
     c
+}
+
+/// Text that fits in a header's quoted-string: no quotes, backslashes, control characters or
+/// non-ASCII (a newline would make the whole header invalid and lose the challenge).
+fn quoted_string_safe(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .filter(|c| *c != '"' && *c != '\\' && c.is_ascii())
+        .collect()
 }
 
 pub fn unauthenticated(state: &AppState, error: Option<&AuthError>) -> ApiError {
@@ -127,6 +153,17 @@ pub async fn identify(
     // The URL as the client wrote it (htu is compared syntactically, without our path
     // canonicalisation), under the public base URL.
     let url = state.iri(raw_path);
+    // Two sets of credentials: which one would we believe? Neither.
+    if headers
+        .get_all(header::AUTHORIZATION)
+        .iter()
+        .nth(1)
+        .is_some()
+    {
+        return Err(ApiError::BadRequest(
+            "more than one Authorization header; send one set of credentials".into(),
+        ));
+    }
     let authorization = match headers.get(header::AUTHORIZATION) {
         None => None,
         Some(v) => Some(v.to_str().map_err(|_| {
@@ -159,6 +196,24 @@ pub async fn identify(
     }
 }
 
+/// Whether the requester may read `path`, for answers that would otherwise tell strangers
+/// what exists (OPTIONS). Credentials that do not verify count as none.
+pub async fn may_read(
+    state: &AppState,
+    path: &ResourcePath,
+    raw_path: &str,
+    headers: &HeaderMap,
+) -> bool {
+    // The proof, if any, was made for this OPTIONS request.
+    let who = match identify(state, &Method::OPTIONS, raw_path, headers).await {
+        Ok(who) => who,
+        Err(_) => Requester::anonymous(header_str(headers, header::ORIGIN).map(str::to_owned)),
+    };
+    decide(state, &Method::GET, path, who)
+        .await
+        .is_ok_and(|g| g.modes.contains(Modes::READ))
+}
+
 /// Decides whether the request may proceed. Requests outside any pod pass: there is nothing
 /// to protect and the handlers answer 404.
 pub async fn authorize(
@@ -188,6 +243,7 @@ async fn decide(
             modes: Modes::ALL,
             public: Some(Modes::ALL),
             kind: None,
+            decided_on_existing: None,
         });
     }
     let Some(g) = state.governing(&subject).await? else {
@@ -196,6 +252,7 @@ async fn decide(
             modes: Modes::NONE,
             public: None,
             kind: None,
+            decided_on_existing: None,
         });
     };
     let kind = Some(g.pod.access);
@@ -212,11 +269,13 @@ async fn decide(
                 .resource,
         ),
     };
+    let creates_or_updates = aux.is_none() && matches!(*method, Method::PUT | Method::PATCH);
     let grant = |modes| Grant {
         who: who.clone(),
         modes,
         public,
         kind,
+        decided_on_existing: creates_or_updates.then_some(g.subject.is_some()),
     };
 
     if aux == Some(Auxiliary::AccessControl) {
@@ -328,5 +387,20 @@ pub async fn decorate(
             HeaderName::from_static("wac-allow"),
             &wac_allow(g.modes, public),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quoted_string_safe;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn error_text_with_newlines_and_quotes_still_makes_a_header() {
+        let hostile = "bad \"token\"\r\nSet-Cookie: x=1\u{7f} \\ é";
+        let safe = quoted_string_safe(hostile);
+        let challenge = format!("DPoP error_description=\"{safe}\"");
+        assert!(HeaderValue::from_str(&challenge).is_ok(), "{challenge}");
+        assert!(!safe.contains('"') && !safe.contains('\n'));
     }
 }

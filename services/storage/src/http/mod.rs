@@ -67,40 +67,51 @@ async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
     }
 }
 
-async fn route(state: AppState, mut req: Request) -> ApiResult<Response> {
+async fn route(state: AppState, req: Request) -> ApiResult<Response> {
     let path = ResourcePath::parse(req.uri().path())?;
     if let Some(description) = discovery::storage_description_target(&path) {
         return discovery::storage_description(&state, &description, req.method(), req.headers())
             .await;
     }
     let method = req.method().clone();
+    // Nothing outside a pod can be written: say so before a byte of the body is read (the
+    // server root answers its own 405 or 404, also without reading).
+    let writes = matches!(method, Method::PUT | Method::POST | Method::PATCH);
+    if writes && !path.is_root() && state.pod_of(&path).await?.is_none() {
+        return Err(ApiError::NotFound(format!("no pod holds {path}")));
+    }
     // OPTIONS answers what could be done here, for anyone (CORS preflights carry no
-    // credentials); every other method is authorized before anything else happens.
-    let grant = if method == Method::OPTIONS {
-        None
+    // credentials), and says what the resource is only to those who may read it; every
+    // other method is authorized before anything else happens.
+    let raw_path = req.uri().path();
+    let (grant, mut res) = if method == Method::OPTIONS {
+        let reveal = authz::may_read(&state, &path, raw_path, req.headers()).await;
+        (None, read::options(&state, &path, reveal).await?)
     } else {
-        let raw_path = req.uri().path().to_owned();
-        let grant = authz::authorize(&state, &method, &path, &raw_path, req.headers()).await?;
-        req.extensions_mut().insert(grant.clone());
-        Some(grant)
+        let grant = authz::authorize(&state, &method, &path, raw_path, req.headers()).await?;
+        let res = handle(&state, path.clone(), req, &grant).await?;
+        (Some(grant), res)
     };
-    let mut res = handle(&state, path.clone(), req).await?;
     authz::decorate(&state, &method, &path, grant.as_ref(), &mut res).await;
     Ok(res)
 }
 
-async fn handle(state: &AppState, path: ResourcePath, req: Request) -> ApiResult<Response> {
+/// `grant` is what authorization decided; handlers that write carry it to their commit, where
+/// it is checked against what exists then.
+async fn handle(
+    state: &AppState,
+    path: ResourcePath,
+    req: Request,
+    grant: &Grant,
+) -> ApiResult<Response> {
     let state = state.clone();
     match *req.method() {
         Method::GET => read::get(&state, &path, req.headers(), true).await,
         Method::HEAD => read::get(&state, &path, req.headers(), false).await,
-        Method::OPTIONS => read::options(&state, &path).await,
-        Method::PUT => write::put(&state, path, req).await,
-        Method::POST => write::post(&state, path, req).await,
-        Method::PATCH => patch::patch(&state, path, req).await,
-        Method::DELETE => {
-            delete::delete(&state, path, req.headers(), Grant::actor(req.extensions())).await
-        }
+        Method::PUT => write::put(&state, path, req, grant).await,
+        Method::POST => write::post(&state, path, req, grant).await,
+        Method::PATCH => patch::patch(&state, path, req, grant).await,
+        Method::DELETE => delete::delete(&state, path, req.headers(), grant.actor()).await,
         ref other => Err(ApiError::MethodNotAllowed {
             detail: format!("method {other} is not supported"),
             allow: ALL_METHODS,

@@ -5,18 +5,20 @@ use super::read::stored_triples;
 use super::request::{check_write_preconditions, content_type};
 use super::respond::set;
 use super::write::stage_rdf;
-use super::CAS_ATTEMPTS;
+use super::{Grant, CAS_ATTEMPTS};
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
 use axum::extract::Request;
-use axum::http::{header, HeaderMap, HeaderName, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use oxrdf::Graph;
 use podplane_solid::container::check_client_triples;
 use podplane_solid::headers::ACCEPT_PATCH;
+use podplane_solid::limits::{EvalBudget, Limits};
 use podplane_solid::path::ResourcePath;
 use podplane_solid::{n3patch, sparql_update, SolidError};
 use podplane_store::{Kind, StoreError};
+use std::sync::Arc;
 
 enum Patch {
     N3(n3patch::N3Patch),
@@ -24,15 +26,31 @@ enum Patch {
 }
 
 impl Patch {
-    fn apply(&self, graph: &mut Graph) -> Result<(), SolidError> {
+    fn apply(&self, graph: &mut Graph, budget: &EvalBudget) -> Result<(), SolidError> {
         match self {
-            Patch::N3(p) => n3patch::apply(p, graph),
-            Patch::Sparql(p) => sparql_update::apply(p, graph),
+            Patch::N3(p) => n3patch::apply(p, graph, budget),
+            Patch::Sparql(p) => sparql_update::apply(p, graph, budget),
         }
+    }
+
+    /// Checks that `grant` covers what the patch does: a PATCH that deletes needs Write, one
+    /// that only adds needs Append, and one with conditions (`WHERE`, `solid:where`) also
+    /// needs Read.
+    fn check(&self, state: &AppState, grant: &Grant) -> ApiResult<()> {
+        let (read, write) = match self {
+            Patch::N3(p) => (p.needs_read(), p.needs_write()),
+            Patch::Sparql(p) => (p.needs_read(), p.needs_write()),
+        };
+        grant.check_patch(state, read, write)
     }
 }
 
-pub async fn patch(state: &AppState, path: ResourcePath, req: Request) -> ApiResult<Response> {
+pub async fn patch(
+    state: &AppState,
+    path: ResourcePath,
+    req: Request,
+    grant: &Grant,
+) -> ApiResult<Response> {
     if path.is_root() {
         return Err(ApiError::MethodNotAllowed {
             detail: "the server root cannot be written".into(),
@@ -42,11 +60,12 @@ pub async fn patch(state: &AppState, path: ResourcePath, req: Request) -> ApiRes
     let (parts, body) = req.into_parts();
     let media = content_type(&parts.headers)?
         .ok_or_else(|| ApiError::BadRequest("a PATCH needs a Content-Type".into()))?;
-    let bytes = body::read_limited(body, state.config.max_rdf_bytes).await?;
     let base = state.iri(path.as_str());
-    let patch = match media.as_str() {
-        "text/n3" => Patch::N3(n3patch::parse(&bytes, &base)?),
-        "application/sparql-update" => Patch::Sparql(sparql_update::parse(&bytes, &base)?),
+    let parse: fn(&[u8], &str, &Limits) -> Result<Patch, SolidError> = match media.as_str() {
+        "text/n3" => |b, base, l| n3patch::parse(b, base, l).map(Patch::N3),
+        "application/sparql-update" => {
+            |b, base, l| sparql_update::parse(b, base, l).map(Patch::Sparql)
+        }
         other => {
             // RFC 5789 § 2.2: a 415 for an unknown patch format lists the ones we accept.
             let mut res = ApiError::from(SolidError::UnsupportedMediaType(format!(
@@ -61,16 +80,23 @@ pub async fn patch(state: &AppState, path: ResourcePath, req: Request) -> ApiRes
             return Ok(res);
         }
     };
-    if let Some(grant) = parts.extensions.get::<super::Grant>() {
-        let (read, write) = match &patch {
-            Patch::N3(p) => (p.needs_read(), p.needs_write()),
-            Patch::Sparql(p) => (p.needs_read(), p.needs_write()),
-        };
-        grant.check_patch(state, read, write)?;
-    }
+    let bytes = body::read_limited(body, state.config.max_rdf_bytes).await?;
+    let limits = state.config.limits;
+    let parse_base = base.clone();
+    let patch = Arc::new(
+        state
+            .cpu
+            .run(move || parse(&bytes, &parse_base, &limits))
+            .await??,
+    );
+    patch.check(state, grant)?;
 
     for _ in 0..CAS_ATTEMPTS {
         let current = state.meta.get(path.as_str()).await?;
+        let now = grant
+            .for_current(state, &Method::PATCH, &path, current.is_some())
+            .await?;
+        patch.check(state, &now)?;
         check_write_preconditions(&parts.headers, current.as_ref())?;
         let (kind, mut graph) = match &current {
             Some(r) if r.kind == Kind::Binary => {
@@ -104,18 +130,24 @@ pub async fn patch(state: &AppState, path: ResourcePath, req: Request) -> ApiRes
                 )
             }
         };
-        patch.apply(&mut graph)?;
-        let triples: Vec<oxrdf::Triple> = graph.iter().map(|t| t.into_owned()).collect();
+        let job = patch.clone();
+        let triples: Vec<oxrdf::Triple> = state
+            .cpu
+            .run_budgeted(
+                EvalBudget::new(limits),
+                state.config.patch_time_budget,
+                move |budget| {
+                    job.apply(&mut graph, budget)?;
+                    Ok::<_, SolidError>(graph.iter().map(|t| t.into_owned()).collect())
+                },
+            )
+            .await??;
         if kind == Kind::Container {
             check_client_triples(&base, &triples)?;
         }
         let staged = stage_rdf(state, kind, &triples).await?;
         match state
-            .write(staged.request(
-                &path,
-                Some(current.map(|c| c.etag)),
-                super::Grant::actor(&parts.extensions),
-            ))
+            .write(staged.request(&path, Some(current.map(|c| c.etag)), grant.actor()))
             .await
         {
             Ok((resource, created)) => {

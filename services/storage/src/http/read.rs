@@ -184,7 +184,8 @@ pub async fn stored_triples(state: &AppState, res: &Resource) -> ApiResult<Vec<o
         return Ok(Vec::new());
     }
     let base = state.iri(&res.path);
-    rdf::parse(&bytes, RdfFormat::Turtle, &base, None).map_err(|e| {
+    let limits = state.config.stored_limits();
+    rdf::parse(&bytes, RdfFormat::Turtle, &base, None, &limits).map_err(|e| {
         ApiError::Internal(format!("stored document {} does not parse: {e}", res.path))
     })
 }
@@ -342,18 +343,29 @@ async fn serve_binary(
     Ok((StatusCode::PARTIAL_CONTENT, h, body).into_response())
 }
 
-pub async fn options(state: &AppState, path: &ResourcePath) -> ApiResult<Response> {
+/// OPTIONS. To a requester who may not read the resource the answer is the one for a
+/// resource that does not exist: its headers would otherwise tell whether (and what) it is.
+pub async fn options(state: &AppState, path: &ResourcePath, reveal: bool) -> ApiResult<Response> {
     if path.is_root() {
         let mut h = HeaderMap::new();
         set(&mut h, header::ALLOW, "OPTIONS");
         return Ok((StatusCode::NO_CONTENT, h).into_response());
     }
-    let kind = match state.meta.get(path.as_str()).await? {
+    let stored = if reveal {
+        state.meta.get(path.as_str()).await?
+    } else {
+        None
+    };
+    let kind = match stored {
         Some(r) => kind_of(r.kind),
         None if path.is_container() => ResourceKind::Container,
         None => ResourceKind::RdfSource,
     };
-    let owner = pod_owner(state, path).await?;
+    let owner = if reveal {
+        pod_owner(state, path).await?
+    } else {
+        None
+    };
     let mut h = resource_headers(state, path, kind, owner.as_deref());
     set(&mut h, HeaderName::from_static("accept-ranges"), "bytes");
     Ok((StatusCode::NO_CONTENT, h).into_response())

@@ -10,12 +10,12 @@ use super::request::{
     check_write_preconditions, content_length, content_type, has_body, link_types,
 };
 use super::respond::set;
-use super::CAS_ATTEMPTS;
+use super::{Grant, CAS_ATTEMPTS};
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -63,7 +63,12 @@ impl Staged {
     }
 }
 
-pub async fn put(state: &AppState, path: ResourcePath, req: Request) -> ApiResult<Response> {
+pub async fn put(
+    state: &AppState,
+    path: ResourcePath,
+    req: Request,
+    grant: &Grant,
+) -> ApiResult<Response> {
     if path.is_root() {
         return Err(ApiError::MethodNotAllowed {
             detail: "the server root cannot be written".into(),
@@ -97,8 +102,7 @@ pub async fn put(state: &AppState, path: ResourcePath, req: Request) -> ApiResul
     }
     let result = async {
         let staged = materialize(state, &path, &incoming).await?;
-        let actor = super::Grant::actor(&parts.extensions);
-        let done = commit(state, &path, &parts.headers, &staged, actor).await;
+        let done = commit(state, &path, &parts.headers, &staged, grant).await;
         if done.is_err() {
             staged.discard(state).await;
         }
@@ -114,7 +118,12 @@ pub async fn put(state: &AppState, path: ResourcePath, req: Request) -> ApiResul
     }
 }
 
-pub async fn post(state: &AppState, container: ResourcePath, req: Request) -> ApiResult<Response> {
+pub async fn post(
+    state: &AppState,
+    container: ResourcePath,
+    req: Request,
+    grant: &Grant,
+) -> ApiResult<Response> {
     match state.meta.get(container.as_str()).await? {
         None => return Err(ApiError::NotFound(format!("no container at {container}"))),
         Some(r) if r.kind != Kind::Container => {
@@ -133,7 +142,7 @@ pub async fn post(state: &AppState, container: ResourcePath, req: Request) -> Ap
         .and_then(|v| v.to_str().ok())
         .and_then(sanitize_slug);
     let incoming = receive(state, &parts.headers, body, as_container).await?;
-    let actor = super::Grant::actor(&parts.extensions);
+    let actor = grant.actor();
     let result = create_child(state, &container, slug, as_container, &incoming, actor).await;
     if result.is_err() {
         incoming.discard(state).await;
@@ -335,13 +344,15 @@ async fn put_blob(
             let _ = state.meta.drop_pending_blob(&key).await;
             Err(match e {
                 StoreError::TooLarge { limit } => ApiError::PayloadTooLarge(limit),
+                StoreError::BodyFailed(m) => body::failed(m),
                 other => other.into(),
             })
         }
     }
 }
 
-/// Parses off the async runtime: parsing is CPU work and JSON-LD context loading blocks.
+/// Parses in the CPU pool, within the configured limits: parsing is CPU work and JSON-LD
+/// context loading blocks.
 pub async fn parse_rdf(
     state: &AppState,
     path: &ResourcePath,
@@ -350,9 +361,11 @@ pub async fn parse_rdf(
 ) -> ApiResult<Vec<oxrdf::Triple>> {
     let base = state.iri(path.as_str());
     let loader = (format == RdfFormat::JsonLd).then(|| state.contexts.loader());
-    tokio::task::spawn_blocking(move || rdf::parse(&bytes, format, &base, loader))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
+    let limits = state.config.limits;
+    state
+        .cpu
+        .run(move || rdf::parse(&bytes, format, &base, loader, &limits))
+        .await?
         .map_err(ApiError::from)
 }
 
@@ -386,20 +399,24 @@ pub async fn stage_rdf(
     })
 }
 
-/// Commits staged content with compare-and-swap, re-checking preconditions on the new state
-/// after a lost race. The caller discards the staged content if this fails.
+/// Commits staged content with compare-and-swap against the state it was checked on: the
+/// grant (a create stays a create), then the preconditions. After a lost race both are
+/// checked again on the new state. The caller discards the staged content if this fails.
 pub async fn commit(
     state: &AppState,
     path: &ResourcePath,
     headers: &HeaderMap,
     staged: &Staged,
-    actor: Option<&str>,
+    grant: &Grant,
 ) -> ApiResult<(Resource, bool)> {
     for _ in 0..CAS_ATTEMPTS {
         let current = state.meta.get(path.as_str()).await?;
+        grant
+            .for_current(state, &Method::PUT, path, current.is_some())
+            .await?;
         check_write_preconditions(headers, current.as_ref())?;
         match state
-            .write(staged.request(path, Some(current.map(|c| c.etag)), actor))
+            .write(staged.request(path, Some(current.map(|c| c.etag)), grant.actor()))
             .await
         {
             Ok(done) => return Ok(done),
