@@ -431,3 +431,31 @@ async fn htu_is_compared_with_the_url_as_the_client_wrote_it() {
     let res = send(&url, &owner().token, &owner().proof("GET", &url)).await;
     assert_problem(res, 404).await;
 }
+
+#[tokio::test]
+async fn proof_with_critical_header_extension_is_refused() {
+    // RFC 7515 §4.1.11: a recipient that does not understand a `crit` extension must reject.
+    let doc = private_doc().await;
+    let a = owner();
+    let crit = a.proof_with(json!({"crit": ["x-podplane"], "x-podplane": true}), |c| {
+        c["htm"] = json!("GET");
+        c["htu"] = json!(doc);
+    });
+    assert_refused(send(&doc, &a.token, &crit).await, "crit").await;
+}
+
+#[tokio::test]
+async fn two_authorization_headers_are_ambiguous_and_refused() {
+    let doc = private_doc().await;
+    let a = owner();
+    let res = client()
+        .get(&doc)
+        .header("authorization", format!("DPoP {}", a.token))
+        .header("authorization", "Bearer something-else")
+        .header("dpop", proof_for(a, &doc))
+        .send()
+        .await
+        .unwrap();
+    let detail = assert_problem(res, 400).await;
+    assert!(detail.contains("Authorization"), "{detail}");
+}

@@ -18,6 +18,7 @@ mod cors;
 mod durability;
 mod faults;
 mod headers;
+mod hostile;
 mod patch;
 mod preconditions;
 mod ranges;
