@@ -1,0 +1,44 @@
+//! Inputs the fuzz targets in fuzz/ found, minimised, as regression tests.
+//!
+//! A test marked `#[ignore]` reproduces a finding that is not fixed yet; run them with
+//! `cargo test -p podplane-solid --test fuzz_regressions -- --ignored`, and drop the
+//! `#[ignore]` with the fix.
+
+use podplane_solid::access::wac::{Acl, Scope};
+use podplane_solid::access::{Modes, Requester};
+use podplane_solid::rdf::{parse, serialize, RdfFormat};
+
+const DOC: &str = "https://pod.example/alice/doc";
+
+/// fuzz target `jsonld`: JSON-LD accepts blank node identifiers that Turtle's grammar does not
+/// (`_:b:`), and they were stored as they came, so the document could be written but not read
+/// back as Turtle (or N-Triples): every later GET served a body no parser accepts.
+#[test]
+#[ignore = "open fuzz finding: JSON-LD blank node labels are not valid Turtle labels"]
+fn jsonld_blank_node_labels_survive_turtle() {
+    let body = br#"{"@id": "_:b:", "http://ex.org/p": "v"}"#;
+    let triples = parse(body, RdfFormat::JsonLd, DOC, None).expect("JSON-LD accepts it");
+    for format in [RdfFormat::Turtle, RdfFormat::NTriples] {
+        let bytes = serialize(&triples, format);
+        let back = parse(&bytes, format, DOC, None);
+        assert!(
+            back.is_ok(),
+            "{format:?}: {}\n{back:?}",
+            String::from_utf8_lossy(&bytes)
+        );
+    }
+}
+
+/// fuzz target `wac`: an `acl:origin` written as a literal was dropped, so the rule it was
+/// meant to restrict applied to requests from every origin. A restriction the server cannot
+/// read must restrict (to nothing), not vanish.
+#[test]
+#[ignore = "open fuzz finding: a literal acl:origin lifts the origin restriction"]
+fn literal_acl_origin_does_not_lift_the_restriction() {
+    let ttl = br#"@prefix acl: <http://www.w3.org/ns/auth/acl#>.
+        <#r> a acl:Authorization; acl:agentClass <http://xmlns.com/foaf/0.1/Agent>;
+            acl:accessTo <doc>; acl:origin "https://app.example"; acl:mode acl:Read."#;
+    let acl = Acl::parse(&parse(ttl, RdfFormat::Turtle, DOC, None).unwrap());
+    let evil = Requester::anonymous(Some("https://evil.example".into()));
+    assert_eq!(acl.modes(Scope::Own(DOC), &evil, &|_| false), Modes::NONE);
+}
