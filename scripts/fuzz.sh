@@ -12,6 +12,8 @@
 # run; memory errors that only AddressSanitizer sees would not, and the fuzzed code is safe
 # Rust.
 #
+# Per-target lines read "ok - ..." / "not ok - ...", as scripts/test.sh counts them.
+#
 # FUZZ_CARGO_LOCK=/path makes each cargo invocation wait for that lock (flock), for machines
 # where other builds run alongside.
 set -euo pipefail
@@ -71,12 +73,15 @@ for target in "${targets[@]}"; do
     runs=$(sed -n 's/^Done \([0-9]*\) runs.*/\1/p' "$log" | tail -n 1)
     if [[ $status -eq 0 ]]; then
         passed=$((passed + 1))
-        echo "ok   $target (${runs:-?} runs in ${seconds} s)"
+        echo "ok - fuzz $target (${runs:-?} runs in ${seconds} s)"
     else
         failed=$((failed + 1))
         failures+=("$target")
-        echo "FAIL $target (exit $status); log: $log"
-        grep -E "panicked|overflowed|ERROR: libFuzzer|SUMMARY|Test unit written" "$log" | head -n 8 | sed 's/^/     /' || true
+        echo "not ok - fuzz $target (exit $status); log: $log"
+        {
+            grep -m 1 -A 1 "panicked at" "$log" || true
+            grep -m 2 -E "overflowed|ERROR: libFuzzer|Test unit written" "$log" || true
+        } | sed 's/^/     /'
     fi
 done
 
