@@ -109,6 +109,7 @@ pub fn parse(
                     })
                 });
             }
+            let mut labels = BlankLabels::default();
             for quad in parser {
                 let quad = quad.map_err(|e| malformed(e.to_string()))?;
                 if quad.graph_name != GraphName::DefaultGraph {
@@ -116,11 +117,46 @@ pub fn parse(
                         "named graphs cannot be stored in an RDF document resource".into(),
                     ));
                 }
-                keep(&mut triples, Triple::from(quad))?;
+                keep(&mut triples, labels.relabel(Triple::from(quad)))?;
             }
         }
     }
     Ok(triples)
+}
+
+/// JSON-LD accepts blank node identifiers (`_:b:`) that Turtle and N-Triples do not; stored
+/// as they came, the document could be written but never read back. Such labels get fresh
+/// valid ones, the same for every occurrence in the document.
+#[derive(Default)]
+struct BlankLabels(std::collections::HashMap<String, oxrdf::BlankNode>);
+
+impl BlankLabels {
+    fn relabel(&mut self, mut t: Triple) -> Triple {
+        if let oxrdf::NamedOrBlankNode::BlankNode(b) = &t.subject {
+            t.subject = self.valid(b).into();
+        }
+        if let oxrdf::Term::BlankNode(b) = &t.object {
+            t.object = self.valid(b).into();
+        }
+        t
+    }
+
+    fn valid(&mut self, b: &oxrdf::BlankNode) -> oxrdf::BlankNode {
+        // A conservative subset of Turtle's BLANK_NODE_LABEL (oxrdf's own check admits
+        // labels such as `b:` that Turtle parsers refuse).
+        let id = b.as_str();
+        let portable = id
+            .bytes()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_')
+            && id
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-');
+        if portable {
+            return b.clone();
+        }
+        self.0.entry(b.as_str().to_owned()).or_default().clone()
+    }
 }
 
 /// Serialises triples. Turtle output declares the usual prefixes of the vocabularies it

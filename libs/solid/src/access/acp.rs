@@ -119,27 +119,32 @@ fn policy(g: &Graph, node: &str) -> Policy {
         g.iris(node, p)
             .fold(Modes::NONE, |m, iri| m.union(Modes::from_iri(iri)))
     };
-    let matchers = |p| {
+    // A matcher we cannot read (a literal where a node belongs) must restrict, not vanish:
+    // in allOf and anyOf it is never satisfied, in noneOf always (so the policy fails).
+    let matchers = |p, unreadable: fn() -> Matcher| {
         g.objects(node, p)
-            .filter_map(Node::key)
-            .map(|m| matcher(g, m))
+            .map(|m| m.key().map_or_else(unreadable, |m| matcher(g, m)))
             .collect()
     };
     Policy {
         allow: modes(ALLOW),
         deny: modes(DENY),
-        all_of: matchers(ALL_OF),
-        any_of: matchers(ANY_OF),
-        none_of: matchers(NONE_OF),
+        all_of: matchers(ALL_OF, Matcher::default),
+        any_of: matchers(ANY_OF, Matcher::default),
+        none_of: matchers(NONE_OF, || Matcher {
+            agents: vec![PUBLIC_AGENT.to_owned()],
+            ..Matcher::default()
+        }),
     }
 }
 
 fn matcher(g: &Graph, node: &str) -> Matcher {
     let values = |p| {
         g.objects(node, p)
-            .filter_map(|o| match o {
-                Node::Iri(v) | Node::Literal(v) => Some(v.clone()),
-                Node::Blank(_) => None,
+            .map(|o| match o {
+                Node::Iri(v) | Node::Literal(v) => v.clone(),
+                // A value we cannot compare still restricts: it matches nothing.
+                Node::Blank(_) => String::new(),
             })
             .collect()
     };

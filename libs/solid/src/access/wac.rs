@@ -61,7 +61,12 @@ impl Acl {
                     agents: all(AGENT),
                     agent_classes: all(AGENT_CLASS),
                     agent_groups: all(AGENT_GROUP),
-                    origins: all(ORIGIN),
+                    // An origin we cannot read (a literal) still restricts: it matches
+                    // no request's Origin.
+                    origins: g
+                        .objects(s, ORIGIN)
+                        .map(|o| o.iri().unwrap_or_default().to_owned())
+                        .collect(),
                     modes: g
                         .iris(s, MODE)
                         .fold(Modes::NONE, |m, iri| m.union(Modes::from_iri(iri))),
