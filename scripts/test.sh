@@ -34,6 +34,9 @@ trap 'rm -f "$log"' EXIT
 cargo test --workspace --locked 2>&1 | tee "$log"
 echo "== the black-box protocol suite again, against distributed mode"
 PODPLANE_TEST_MODE=distributed cargo test --locked -p podplane --test protocol 2>&1 | tee -a "$log"
+echo "== fuzz: every parser and evaluator that reads client input, about 90 s (scripts/fuzz.sh)"
+# Its targets print "ok - ..." / "not ok - ..." too; a crash fails the run.
+bash scripts/fuzz.sh 2>&1 | tee -a "$log"
 echo "== interop: CSS as identity provider, Inrupt's libraries against podplane"
 # Its checks print "ok - ..." / "not ok - ..."; they count in the closing line below.
 PODPLANE_BIN=target/debug/podplane bash scripts/interop.sh 2>&1 | tee -a "$log"
