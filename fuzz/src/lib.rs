@@ -69,3 +69,26 @@ pub fn compact_jws(data: &[u8]) -> Option<String> {
 
 /// The clock the token and proof seeds were minted for.
 pub const NOW: i64 = 1_700_000_000;
+
+/// What both patch targets check after applying: a failed patch leaves the document as it
+/// was; a successful one deletes only when the patch asked for Write and inserts only when it
+/// asked for Append, so authorization (decided from the parse) covers what apply did.
+pub fn assert_patch_outcome(
+    before: &Graph,
+    after: &Graph,
+    applied: bool,
+    needs: (bool, bool),
+    patch: &dyn std::fmt::Debug,
+) {
+    let (needs_write, needs_append) = needs;
+    if !applied {
+        assert_eq!(after, before, "a failed patch changed the document");
+        return;
+    }
+    if before.iter().any(|t| !after.contains(t)) {
+        assert!(needs_write, "deleted without needing Write: {patch:?}");
+    }
+    if after.iter().any(|t| !before.contains(t)) {
+        assert!(needs_append, "inserted without needing Append: {patch:?}");
+    }
+}

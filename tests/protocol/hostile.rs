@@ -105,21 +105,26 @@ async fn held_back_write(
     (status, now)
 }
 
-#[tokio::test]
-async fn a_create_authorized_on_a_free_name_cannot_overwrite_what_appeared_meanwhile_wac() {
-    let container = append_only_container("wac").await;
-    let (status, doc) = held_back_write(
-        &container,
-        Method::PUT,
-        TURTLE,
-        "<#bob> <#says> \"overwritten\".",
-    )
-    .await;
-    assert_eq!(status, 403, "bob may create, not overwrite");
+/// Bob's PUT, authorized as a create, must not overwrite the owner's document.
+async fn assert_held_back_put_cannot_overwrite(access: &str) {
+    let container = append_only_container(access).await;
+    let body = "<#bob> <#says> \"overwritten\".";
+    let (status, doc) = held_back_write(&container, Method::PUT, TURTLE, body).await;
+    assert_eq!(status, 403, "bob may create, not overwrite ({access})");
     assert!(
         doc.contains("mine") && !doc.contains("overwritten"),
         "{doc}"
     );
+}
+
+#[tokio::test]
+async fn a_create_authorized_on_a_free_name_cannot_overwrite_what_appeared_meanwhile_wac() {
+    assert_held_back_put_cannot_overwrite("wac").await;
+}
+
+#[tokio::test]
+async fn a_create_authorized_on_a_free_name_cannot_overwrite_what_appeared_meanwhile_acp() {
+    assert_held_back_put_cannot_overwrite("acp").await;
 }
 
 #[tokio::test]
@@ -130,23 +135,6 @@ async fn a_patch_authorized_as_a_create_cannot_append_to_what_appeared_meanwhile
     let (status, doc) = held_back_write(&container, Method::PATCH, "text/n3", patch).await;
     assert_eq!(status, 403);
     assert!(doc.contains("mine") && !doc.contains("appended"), "{doc}");
-}
-
-#[tokio::test]
-async fn a_create_authorized_on_a_free_name_cannot_overwrite_what_appeared_meanwhile_acp() {
-    let container = append_only_container("acp").await;
-    let (status, doc) = held_back_write(
-        &container,
-        Method::PUT,
-        TURTLE,
-        "<#bob> <#says> \"overwritten\".",
-    )
-    .await;
-    assert_eq!(status, 403);
-    assert!(
-        doc.contains("mine") && !doc.contains("overwritten"),
-        "{doc}"
-    );
 }
 
 #[tokio::test]
