@@ -143,6 +143,7 @@ fn pattern_count(p: &GraphPattern) -> usize {
         | G::Group { inner, .. }
         | G::Service { inner, .. } => pattern_count(inner),
         G::Values { .. } => 0,
+        // LATERAL, should a dependency turn that spargebra feature on.
         #[allow(unreachable_patterns)]
         _ => 1,
     }

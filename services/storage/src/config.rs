@@ -39,9 +39,7 @@ impl StorageConfig {
             open_access: false,
         }
     }
-}
 
-impl StorageConfig {
     /// Limits for documents we stored ourselves: they passed the client limits when written
     /// and are canonical Turtle now, so their size is what it is; only nesting is bounded.
     pub fn stored_limits(&self) -> podplane_solid::limits::Limits {

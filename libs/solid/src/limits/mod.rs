@@ -61,6 +61,7 @@ pub fn triple_cost(t: TripleRef<'_>) -> u64 {
                         + l.datatype().as_str().len()
                         + l.language().map_or(0, str::len)) as u64
                 }
+                // RDF 1.2 quoted triples, should a dependency turn that oxrdf feature on.
                 #[allow(unreachable_patterns)]
                 _ => 256,
             }

@@ -19,6 +19,7 @@ use podplane_solid::access::{
 use podplane_solid::headers::format_links;
 use podplane_solid::path::{Auxiliary, ResourcePath};
 use podplane_store::StoreError;
+use std::borrow::Cow;
 
 /// What a request was granted. It travels with the request to the commit: handlers that
 /// decide late (PATCH) consult it, and writes re-check it against what exists by then.
@@ -51,12 +52,12 @@ impl Grant {
         method: &Method,
         path: &ResourcePath,
         exists: bool,
-    ) -> ApiResult<Grant> {
+    ) -> ApiResult<Cow<'_, Grant>> {
         match self.decided_on_existing {
-            Some(existed) if existed != exists => {
-                decide(state, method, path, self.who.clone()).await
-            }
-            _ => Ok(self.clone()),
+            Some(existed) if existed != exists => Ok(Cow::Owned(
+                decide(state, method, path, self.who.clone()).await?,
+            )),
+            _ => Ok(Cow::Borrowed(self)),
         }
     }
 

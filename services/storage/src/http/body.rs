@@ -11,26 +11,19 @@ use podplane_store::{ByteStream, StoreError};
 pub const STALLED: &str = "the request body stopped arriving";
 
 pub fn stream(body: Body) -> ByteStream {
-    body.into_data_stream()
-        .map_err(|e| {
-            if stalled(&e) {
-                std::io::Error::new(std::io::ErrorKind::TimedOut, STALLED)
-            } else {
-                std::io::Error::other(e)
-            }
-        })
-        .boxed()
+    body.into_data_stream().map_err(io_error).boxed()
 }
 
-fn stalled(e: &axum::Error) -> bool {
-    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+/// A body error as the blob stores see it: the body-idle timeout becomes [`STALLED`].
+fn io_error(e: axum::Error) -> std::io::Error {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&e);
     while let Some(c) = cause {
         if c.is::<tower_http::timeout::TimeoutError>() {
-            return true;
+            return std::io::Error::new(std::io::ErrorKind::TimedOut, STALLED);
         }
         cause = c.source();
     }
-    false
+    std::io::Error::other(e)
 }
 
 /// The error for a body that failed while it was read.
@@ -47,13 +40,7 @@ pub async fn read_limited(body: Body, limit: u64) -> ApiResult<Bytes> {
     let mut stream = body.into_data_stream();
     let mut buf = Vec::new();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| {
-            if stalled(&e) {
-                ApiError::RequestTimeout
-            } else {
-                ApiError::Store(StoreError::BodyFailed(e.to_string()))
-            }
-        })?;
+        let chunk = chunk.map_err(|e| failed(io_error(e).to_string()))?;
         if (buf.len() + chunk.len()) as u64 > limit {
             return Err(ApiError::PayloadTooLarge(limit));
         }

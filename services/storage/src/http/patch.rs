@@ -89,7 +89,6 @@ pub async fn patch(
             .run(move || parse(&bytes, &parse_base, &limits))
             .await??,
     );
-    patch.check(state, grant)?;
 
     for _ in 0..CAS_ATTEMPTS {
         let current = state.meta.get(path.as_str()).await?;
