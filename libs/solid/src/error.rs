@@ -29,6 +29,10 @@ pub enum SolidError {
     /// The write would change server-managed containment triples.
     #[error("containment triples are managed by the server and cannot be changed: {0}")]
     ContainmentProtected(String),
+    /// A notification subscription request that names an unknown channel type, lacks a
+    /// topic or asks for a feature it cannot have.
+    #[error("unprocessable subscription: {0}")]
+    UnprocessableSubscription(String),
     /// A malformed header or request that is the client's fault.
     #[error("{0}")]
     BadRequest(String),

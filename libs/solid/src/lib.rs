@@ -15,6 +15,7 @@ pub mod error;
 pub mod headers;
 pub mod limits;
 pub mod n3patch;
+pub mod notify;
 pub mod path;
 pub mod preconditions;
 pub mod range;

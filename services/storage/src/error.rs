@@ -48,7 +48,9 @@ impl ApiError {
                 SolidError::PathTooLong(..) => StatusCode::URI_TOO_LONG,
                 SolidError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 SolidError::NotAcceptable { .. } => StatusCode::NOT_ACCEPTABLE,
-                SolidError::UnprocessablePatch(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                SolidError::UnprocessablePatch(_) | SolidError::UnprocessableSubscription(_) => {
+                    StatusCode::UNPROCESSABLE_ENTITY
+                }
                 SolidError::PatchConflict(_) | SolidError::ContainmentProtected(_) => {
                     StatusCode::CONFLICT
                 }
