@@ -195,6 +195,46 @@ impl Fetcher {
             .map_err(|e| AuthError::Unverifiable(format!("{url}: {e}")))
     }
 
+    /// Whether `url` may be fetched or posted to: an http(s) URL whose host is, or resolves
+    /// only to, addresses the policy permits. For refusing a target when it is configured
+    /// (a webhook's `sendTo`); the connection is checked again when it is made.
+    pub async fn vet(&self, url: &str) -> Result<(), String> {
+        let url = Url::parse(url).map_err(|e| e.to_string())?;
+        self.check_target(&url).await?;
+        if let Some(url::Host::Domain(host)) = url.host() {
+            let port = url.port_or_known_default().unwrap_or(443);
+            let found: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
+                .await
+                .map_err(|e| format!("{host}: {e}"))?
+                .collect();
+            if let Some(bad) = found.iter().find(|a| !self.limits.permits(&a.ip())) {
+                return Err(format!(
+                    "{host} resolves to non-public address {}",
+                    bad.ip()
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// POSTs `body` to `url` with `headers`, without following redirects, connecting only to
+    /// permitted addresses (resolved once, checked, then connected to). Returns the status.
+    pub async fn post(
+        &self,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> Result<reqwest::StatusCode, String> {
+        let parsed = Url::parse(url).map_err(|e| e.to_string())?;
+        self.check_target(&parsed).await?;
+        let mut req = self.client.post(parsed).body(body);
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        let res = req.send().await.map_err(|e| error_chain(&e))?;
+        Ok(res.status())
+    }
+
     async fn check_target(&self, url: &Url) -> Result<(), String> {
         if !matches!(url.scheme(), "http" | "https") {
             return Err(format!("scheme {} is not fetched", url.scheme()));

@@ -166,24 +166,7 @@ where
                 None => return Ok(()),
             },
         };
-        let id = message
-            .headers()
-            .and_then(|h| {
-                h.iter()
-                    .find(|h| h.key == EVENT_ID_HEADER)
-                    .and_then(|h| h.value)
-            })
-            .and_then(|v| std::str::from_utf8(v).ok())
-            .and_then(|v| Uuid::parse_str(v).ok());
-        let envelope = Envelope {
-            id: id.unwrap_or_else(Uuid::nil),
-            topic: message.topic().to_owned(),
-            key: message
-                .key()
-                .map(|k| String::from_utf8_lossy(k).into_owned())
-                .unwrap_or_default(),
-            payload: message.payload().map(<[u8]>::to_vec).unwrap_or_default(),
-        };
+        let (envelope, id) = envelope_of(&message);
         let fresh = id.is_none_or(|id| seen.first_time(id));
         if fresh {
             if let Err(e) = handler(envelope).await {
@@ -196,6 +179,89 @@ where
         consumer
             .commit_message(&message, CommitMode::Sync)
             .map_err(unavailable)?;
+    }
+}
+
+/// The envelope an rdkafka message carries, and its event id when it has one.
+fn envelope_of(message: &rdkafka::message::BorrowedMessage<'_>) -> (Envelope, Option<Uuid>) {
+    let id = message
+        .headers()
+        .and_then(|h| {
+            h.iter()
+                .find(|h| h.key == EVENT_ID_HEADER)
+                .and_then(|h| h.value)
+        })
+        .and_then(|v| std::str::from_utf8(v).ok())
+        .and_then(|v| Uuid::parse_str(v).ok());
+    let envelope = Envelope {
+        id: id.unwrap_or_else(Uuid::nil),
+        topic: message.topic().to_owned(),
+        key: message
+            .key()
+            .map(|k| String::from_utf8_lossy(k).into_owned())
+            .unwrap_or_default(),
+        payload: message.payload().map(<[u8]>::to_vec).unwrap_or_default(),
+    };
+    (envelope, id)
+}
+
+/// Reads every partition of `topic` from its current end onwards, outside any consumer
+/// group, until `stop` resolves: what a process that pushes to connections it holds needs
+/// (each replica sees every event; a replica that starts late starts from now). `ready` is
+/// called once the starting offsets are fixed, so nothing published after it is missed.
+pub async fn tail<F>(
+    brokers: &str,
+    topic: &str,
+    mut handler: F,
+    ready: impl FnOnce(),
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<(), EventError>
+where
+    F: FnMut(Envelope),
+{
+    use rdkafka::{Offset, TopicPartitionList};
+    let consumer: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        // Required by the client even without group membership; never joined or committed.
+        .set("group.id", "podplane-tail")
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .create()
+        .map_err(unavailable)?;
+    let timeout = Duration::from_secs(10);
+    let metadata = consumer
+        .fetch_metadata(Some(topic), timeout)
+        .map_err(unavailable)?;
+    let partitions: Vec<i32> = metadata
+        .topics()
+        .iter()
+        .filter(|t| t.name() == topic)
+        .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+        .collect();
+    if partitions.is_empty() {
+        return Err(unavailable(format!("topic {topic} has no partitions yet")));
+    }
+    let mut assignment = TopicPartitionList::new();
+    for p in partitions {
+        let (_, high) = consumer
+            .fetch_watermarks(topic, p, timeout)
+            .map_err(unavailable)?;
+        assignment
+            .add_partition_offset(topic, p, Offset::Offset(high))
+            .map_err(unavailable)?;
+    }
+    consumer.assign(&assignment).map_err(unavailable)?;
+    ready();
+    let mut stream = consumer.stream();
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            _ = &mut stop => return Ok(()),
+            m = stream.next() => match m {
+                Some(m) => handler(envelope_of(&m.map_err(unavailable)?).0),
+                None => return Ok(()),
+            },
+        }
     }
 }
 

@@ -10,5 +10,5 @@ mod kafka;
 mod types;
 
 pub use bus::{EventBus, EventError, InProcessBus};
-pub use kafka::{consume, ensure_topics, KafkaBus};
+pub use kafka::{consume, ensure_topics, tail, KafkaBus};
 pub use types::{Envelope, ResourceEvent, ResourceEventKind, RESOURCE_TOPIC};

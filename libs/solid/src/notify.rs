@@ -20,8 +20,7 @@ pub const NOTIFY_FEATURE: &str = "http://www.w3.org/ns/solid/notifications#featu
 pub const NOTIFICATION_CONTEXT: &str = "https://www.w3.org/ns/solid/notification/v1";
 pub const ACTIVITY_STREAMS_CONTEXT: &str = "https://www.w3.org/ns/activitystreams";
 /// The per-resource Link relation of the Streaming HTTP channel.
-pub const STREAMING_HTTP_REL: &str =
-    "http://www.w3.org/ns/solid/terms#updatesViaStreamingHttp2023";
+pub const STREAMING_HTTP_REL: &str = "http://www.w3.org/ns/solid/terms#updatesViaStreamingHttp2023";
 /// The only serialization notifications are sent in.
 pub const MESSAGE_MEDIA_TYPE: &str = "application/ld+json";
 
@@ -64,9 +63,9 @@ impl ChannelType {
     /// The features a subscriber may ask for on this channel type.
     pub fn features(self) -> &'static [&'static str] {
         match self {
-            ChannelType::WebSocket | ChannelType::Webhook => {
-                &["accept", "endAt", "rate", "startAt", "state"]
-            }
+            ChannelType::WebSocket => &["accept", "endAt", "rate", "startAt", "state"],
+            // Each delivery is posted on its own: no rate to keep.
+            ChannelType::Webhook => &["accept", "endAt", "startAt", "state"],
             ChannelType::StreamingHttp => &[],
         }
     }
@@ -492,7 +491,9 @@ mod tests {
         assert_eq!(parse_duration_ms("PT10S").unwrap(), 10_000);
         assert_eq!(parse_duration_ms("P1DT1H").unwrap(), 90_000_000);
         assert_eq!(parse_duration_ms("PT0.25S").unwrap(), 250);
-        for bad in ["", "P", "PT", "10S", "PT10", "PTS", "PT1S1M", "P1Y", "PT1.2.3S"] {
+        for bad in [
+            "", "P", "PT", "10S", "PT10", "PTS", "PT1S1M", "P1Y", "PT1.2.3S",
+        ] {
             assert!(parse_duration_ms(bad).is_err(), "{bad}");
         }
         assert_eq!(format_duration(90_500), "PT90.500S");

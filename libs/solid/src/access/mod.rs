@@ -152,7 +152,7 @@ impl fmt::Display for Modes {
 
 /// Who is asking, as authentication established it. Everything is `None` for an anonymous
 /// request except the Origin, which browsers send either way.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Requester {
     pub webid: Option<String>,
     pub client_id: Option<String>,
