@@ -64,6 +64,18 @@ pub struct Via {
     pub postgres_admin: Option<String>,
     pub s3: Option<SocketAddr>,
     pub kafka: Option<String>,
+    /// Notifications replicas to run beside the storage replicas (distributed mode; embedded
+    /// mode always serves notifications).
+    pub notifications: usize,
+}
+
+/// The shared secret between the test's services.
+const INTERNAL_SECRET: &str = "test-internal-secret";
+
+/// Flags that belong to the notifications service (in distributed mode they go to its
+/// processes, not to storage's). Give their values as `--flag=value`.
+fn is_notify_flag(flag: &str) -> bool {
+    flag.starts_with("--webhook-") || flag.starts_with("--channel-")
 }
 
 /// The shared services' addresses (distributed mode), for putting proxies in front of them.
@@ -105,6 +117,13 @@ pub struct Server {
     backing: Backing,
     children: Mutex<Vec<Child>>,
     extra: Vec<String>,
+    /// Base URL of the notifications service (the server's own in embedded mode; a proxy
+    /// over the notifications replicas in distributed mode).
+    pub notify_base: String,
+    /// The notifications replicas' own addresses (distributed mode).
+    pub notify_replicas: Vec<SocketAddr>,
+    notify_children: Mutex<Vec<Child>>,
+    notify_database: Option<String>,
 }
 
 fn free_addr() -> SocketAddr {
@@ -133,6 +152,16 @@ impl Server {
     /// extra flags for every process.
     pub fn start(extra: &[&str]) -> Server {
         Server::start_with(&Via::default(), extra)
+    }
+
+    /// A server with the notifications service: in distributed mode, two notifications
+    /// replicas behind their own proxy (their own origin, as ESS's `notification.{d}`).
+    pub fn start_notifying(extra: &[&str]) -> Server {
+        let via = Via {
+            notifications: 2,
+            ..Via::default()
+        };
+        Server::start_with(&via, extra)
     }
 
     /// A server that keeps the production default of never fetching from loopback or
@@ -194,13 +223,32 @@ impl Server {
         } else {
             FaultProxy::over(replicas.clone()).addr
         };
+        let base = format!("http://{addr}");
+        let (notify_base, notify_replicas, notify_database) = match &backing {
+            Backing::Distributed { database_url, .. } if via.notifications > 0 => {
+                let replicas: Vec<SocketAddr> =
+                    (0..via.notifications).map(|_| free_addr()).collect();
+                let addr = FaultProxy::over(replicas.clone()).addr;
+                let db = format!("{database_url}_n");
+                let (server, name) = db.rsplit_once('/').expect("database URL");
+                let admin = format!("{server}/postgres");
+                let admin = via.postgres_admin.clone().unwrap_or(admin);
+                psql(&admin, &format!("CREATE DATABASE {name}"));
+                (format!("http://{addr}"), replicas, Some(db))
+            }
+            _ => (base.clone(), Vec::new(), None),
+        };
         let server = Server {
-            base: format!("http://{addr}"),
+            base,
             addr,
             replicas,
             backing,
             children: Mutex::new(Vec::new()),
             extra: extra.iter().map(|s| s.to_string()).collect(),
+            notify_base,
+            notify_replicas,
+            notify_children: Mutex::new(Vec::new()),
+            notify_database,
         };
         server.spawn();
         server
@@ -228,6 +276,10 @@ impl Server {
                     .args(["--s3-bucket", &infra.s3_bucket, "--s3-prefix", s3_prefix])
                     .args(["--s3-endpoint", s3_endpoint, "--s3-path-style"])
                     .args(["--kafka-bootstrap-servers", kafka]);
+                if self.notify_database.is_some() {
+                    cmd.args(["--notifications-base-url", &self.notify_base])
+                        .args(["--internal-secret", INTERNAL_SECRET]);
+                }
             }
         }
         cmd.arg("--listen").arg(listen.to_string()).args([
@@ -243,15 +295,51 @@ impl Server {
         if !plain {
             cmd.arg("--allow-private-fetch");
         }
-        cmd.args(
-            self.extra
-                .iter()
-                .filter(|e| *e != "--no-private-fetch-for-tests"),
-        )
+        let distributed = self.is_distributed();
+        cmd.args(self.extra.iter().filter(|e| {
+            *e != "--no-private-fetch-for-tests" && !(distributed && is_notify_flag(e))
+        }))
         .env("PODPLANE_LOG", "warn")
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit());
+        cmd
+    }
+
+    /// A notifications replica (distributed mode).
+    fn notify_command(&self, listen: SocketAddr) -> Command {
+        let Backing::Distributed { kafka, .. } = &self.backing else {
+            unreachable!("notifications replicas run in distributed mode only")
+        };
+        let db = self
+            .notify_database
+            .as_deref()
+            .expect("notifications database");
+        let group = format!("podplane-n-{}", db.rsplit('/').next().unwrap_or(db));
+        let mut cmd = Command::new(BIN);
+        cmd.arg("notifications")
+            .args(["--database-url", db])
+            .args([
+                "--listen",
+                &listen.to_string(),
+                "--base-url",
+                &self.notify_base,
+            ])
+            .args([
+                "--storage-base-url",
+                &self.base,
+                "--storage-url",
+                &self.base,
+            ])
+            .args(["--internal-secret", INTERNAL_SECRET])
+            .args(["--kafka-bootstrap-servers", kafka])
+            .args(["--kafka-consumer-group", &group])
+            .args(["--allow-private-fetch", "--exit-on-stdin-eof"])
+            .args(self.extra.iter().filter(|e| is_notify_flag(e)))
+            .env("PODPLANE_LOG", "warn")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit());
         cmd
     }
 
@@ -262,6 +350,18 @@ impl Server {
         }
         drop(children);
         for listen in &self.replicas {
+            wait_ready(*listen);
+        }
+        let mut children = self.notify_children.lock().unwrap();
+        for listen in &self.notify_replicas {
+            children.push(
+                self.notify_command(*listen)
+                    .spawn()
+                    .expect("spawn notifications"),
+            );
+        }
+        drop(children);
+        for listen in &self.notify_replicas {
             wait_ready(*listen);
         }
     }
@@ -278,6 +378,10 @@ impl Server {
     /// SIGKILL to every process, no chance to clean up: what a crash looks like.
     pub fn kill9(&self) {
         for mut c in self.children.lock().unwrap().drain(..) {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        for mut c in self.notify_children.lock().unwrap().drain(..) {
             let _ = c.kill();
             let _ = c.wait();
         }

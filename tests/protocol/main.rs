@@ -19,6 +19,7 @@ mod durability;
 mod faults;
 mod headers;
 mod hostile;
+mod notifications;
 mod patch;
 mod preconditions;
 mod ranges;

@@ -1,11 +1,14 @@
 //! CORS exactly as the Solid Protocol asks (server-cors-*): echo the Origin, `Vary: Origin`,
 //! allow credentials, expose every header we use, answer preflights, enumerate instead of `*`.
+//! Every service's router wraps itself in it, so a browser app can call any of them.
 
 use axum::extract::Request;
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use podplane_solid::headers::ALL_METHODS;
+
+/// Every method a podplane service answers (the Solid Protocol's set).
+const ALL_METHODS: &str = "GET, HEAD, OPTIONS, PUT, POST, PATCH, DELETE";
 
 const EXPOSED: &str =
     "Accept-Patch, Accept-Post, Accept-Put, Accept-Ranges, Allow, Content-Length, \

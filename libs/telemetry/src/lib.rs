@@ -1,6 +1,11 @@
-//! Telemetry every podplane service shares: Prometheus metrics (`/metrics`) and the HTTP
-//! request metrics middleware. It owns metric names; it must not know about any service's
+//! What every podplane service shares at its HTTP edge: Prometheus metrics (`/metrics`), the
+//! HTTP request metrics middleware, CORS and RFC 9457 problem bodies. It owns metric names; it must not know about any service's
 //! domain beyond the counters services record through the `metrics` facade.
+
+pub mod cors;
+mod problem;
+
+pub use problem::problem;
 
 use axum::extract::Request;
 use axum::http::{header, HeaderValue, StatusCode};

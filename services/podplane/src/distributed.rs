@@ -1,7 +1,7 @@
 //! Distributed mode: one stateless Pod Storage replica over PostgreSQL, S3 and Kafka. Nothing
 //! lives in the replica: any number can run, and any can die at any time.
 
-use crate::cli::{DatabaseArgs, StorageArgs};
+use crate::cli::{DatabaseArgs, NotificationsArgs, StorageArgs};
 use crate::runtime::{self, Workers};
 use anyhow::Context;
 use podplane_events::{ensure_topics, KafkaBus, RESOURCE_TOPIC};
@@ -54,7 +54,11 @@ pub async fn storage(args: StorageArgs) -> anyhow::Result<()> {
     let meta: Arc<dyn podplane_store::MetadataStore> = Arc::new(meta);
     // Replicas share the replay cache through the storage database.
     let replay = Arc::new(podplane_storage::access::StoreReplayCache(meta.clone()));
-    let state = runtime::storage_state(&args.http, meta, blobs, replay)?;
+    let peers = runtime::Peers {
+        notifications_base_url: args.notifications_base_url.clone(),
+        internal_secret: args.internal_secret.clone(),
+    };
+    let state = runtime::storage_state(&args.http, peers, meta, blobs, replay)?;
 
     let brokers = args.kafka_bootstrap_servers.clone();
     let bus = Arc::new(KafkaBus::connect(&brokers)?);
@@ -78,6 +82,73 @@ pub async fn storage(args: StorageArgs) -> anyhow::Result<()> {
         podplane_storage::router(state),
         workers,
         "distributed mode, storage",
+    )
+    .await
+}
+
+/// `podplane notifications`: one notifications replica.
+pub async fn notifications(args: NotificationsArgs) -> anyhow::Result<()> {
+    let base = args.http.base_url();
+    let storage_base = args
+        .storage_base_url
+        .clone()
+        .unwrap_or_else(|| base.clone());
+    let storage_url = args
+        .storage_url
+        .clone()
+        .unwrap_or_else(|| storage_base.clone());
+    let access = Arc::new(podplane_notifications::StorageHttp::new(
+        &storage_url,
+        &args.internal_secret,
+    ));
+    // Replicas starting together race to migrate; the loser retries briefly.
+    let mut attempt = 0;
+    let state = loop {
+        match crate::notifications::state(
+            &args.http,
+            args.notify.config(&base, &storage_base),
+            &args.database_url,
+            args.database_max_connections,
+            access.clone(),
+            None,
+        )
+        .await
+        {
+            Ok(state) => break state,
+            Err(e) if attempt < 20 => {
+                attempt += 1;
+                tracing::warn!(error = %e, "notifications database not ready; retrying");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    let brokers = args.kafka_bootstrap_servers.clone();
+    let partitions = args.kafka_partitions;
+    // The topic must exist before its partitions can be tailed.
+    loop {
+        match ensure_topics(&brokers, &[RESOURCE_TOPIC], partitions).await {
+            Ok(()) => break,
+            Err(e) => tracing::warn!(error = %e, "cannot create Kafka topics yet; retrying"),
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    let mut workers = Workers::new();
+    {
+        let (s, b) = (state.clone(), brokers.clone());
+        workers.spawn(move |stop| podplane_notifications::workers::hub_from_kafka(s, b, stop));
+        let (s, b, g) = (state.clone(), brokers, args.kafka_consumer_group.clone());
+        workers
+            .spawn(move |stop| podplane_notifications::workers::webhooks_from_kafka(s, b, g, stop));
+        let s = state.clone();
+        let sweep = Duration::from_secs(args.notify.channel_sweep_secs.max(1));
+        workers.spawn(move |stop| podplane_notifications::workers::sweep(s, sweep, stop));
+    }
+    runtime::serve(
+        &args.http,
+        podplane_notifications::standalone_router(state),
+        workers,
+        "distributed mode, notifications",
     )
     .await
 }

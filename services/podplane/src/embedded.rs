@@ -25,16 +25,42 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let replay = Arc::new(podplane_auth::MemoryReplayCache::new(
         std::time::Duration::from_secs(180),
     ));
-    let state = runtime::storage_state(&args.http, meta, blobs, replay)?;
+    let base = args.http.base_url();
+    let peers = runtime::Peers {
+        // One origin: the notification routes sit beside the storage's.
+        notifications_base_url: Some(base.clone()),
+        internal_secret: None,
+    };
+    let state = runtime::storage_state(&args.http, peers, meta, blobs, replay)?;
 
-    let mut workers = Workers::new();
-    workers.relay(&state, Arc::new(InProcessBus::new(4096)), async {});
-    workers.gc(&state, &args.http);
-    runtime::serve(
+    // The notifications service reads the events of this process's outbox relay, and asks
+    // the storage state above who may read what.
+    let notifications = crate::notifications::state(
         &args.http,
-        podplane_storage::router(state),
-        workers,
-        "embedded mode",
+        args.notify.config(&base, &base),
+        &format!(
+            "sqlite://{}?mode=rwc",
+            dir.join("notifications.sqlite").display()
+        ),
+        1,
+        Arc::new(crate::notifications::InProcessAccess(state.clone())),
+        Some(state.verifier.clone()),
     )
-    .await
+    .await?;
+    let bus = InProcessBus::new(4096);
+    let mut workers = Workers::new();
+    {
+        let (n, b) = (notifications.clone(), bus.clone());
+        workers.spawn(move |stop| podplane_notifications::workers::hub_from_bus(n, b, stop));
+        let (n, b) = (notifications.clone(), bus.clone());
+        workers.spawn(move |stop| podplane_notifications::workers::webhooks_from_bus(n, b, stop));
+        let n = notifications.clone();
+        let sweep = std::time::Duration::from_secs(args.notify.channel_sweep_secs.max(1));
+        workers.spawn(move |stop| podplane_notifications::workers::sweep(n, sweep, stop));
+    }
+    workers.relay(&state, Arc::new(bus), async {});
+    workers.gc(&state, &args.http);
+    let router =
+        podplane_notifications::router(notifications).merge(podplane_storage::router(state));
+    runtime::serve(&args.http, router, workers, "embedded mode").await
 }

@@ -1,11 +1,13 @@
 //! `podplane`: the one binary. `serve` runs every service in one process (embedded mode);
-//! `storage` runs one stateless Pod Storage replica (distributed mode); `migrate` applies the
+//! `storage` runs one stateless Pod Storage replica and `notifications` one notifications
+//! replica (distributed mode); `migrate` applies the
 //! database schema; `pod` administers pods.
 
 mod cli;
 mod distributed;
 mod embedded;
 mod listener;
+mod notifications;
 mod runtime;
 
 use clap::Parser;
@@ -33,6 +35,7 @@ async fn run() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Serve(args) => embedded::serve(args).await,
         Command::Storage(args) => distributed::storage(args).await,
+        Command::Notifications(args) => distributed::notifications(args).await,
         Command::Migrate(args) => distributed::migrate(&args).await,
         Command::Pod {
             command:

@@ -13,13 +13,25 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
+/// Where the storage service points to the other services.
+#[derive(Default)]
+pub struct Peers {
+    pub notifications_base_url: Option<String>,
+    pub internal_secret: Option<String>,
+}
+
 pub fn storage_state(
     http: &HttpArgs,
+    peers: Peers,
     meta: Arc<dyn MetadataStore>,
     blobs: Arc<dyn BlobStore>,
     replay: Arc<dyn podplane_auth::ReplayCache>,
 ) -> anyhow::Result<AppState> {
     let mut config = StorageConfig::new(&http.base_url());
+    config.notifications_base_url = peers
+        .notifications_base_url
+        .map(|u| u.trim_end_matches('/').to_owned());
+    config.internal_secret = peers.internal_secret.filter(|s| !s.is_empty());
     config.max_body_bytes = http.max_body_bytes;
     config.max_rdf_bytes = http.max_rdf_bytes;
     config.jsonld_context_allow = http.jsonld_context_allow.clone();
@@ -59,6 +71,15 @@ impl Workers {
             stop: watch::channel(false).0,
             tasks: Vec::new(),
         }
+    }
+
+    /// Runs `work` until it returns; it should return once the receiver turns true.
+    pub fn spawn<F, Fut>(&mut self, work: F)
+    where
+        F: FnOnce(watch::Receiver<bool>) -> Fut,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        self.tasks.push(tokio::spawn(work(self.stop.subscribe())));
     }
 
     fn stopped(&self) -> impl std::future::Future<Output = ()> + Send + 'static {

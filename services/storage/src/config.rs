@@ -19,6 +19,12 @@ pub struct StorageConfig {
     pub patch_time_budget: std::time::Duration,
     /// Parses and evaluations that may run at once, off the async runtime.
     pub cpu_jobs: usize,
+    /// Public base URL of the notifications service (its routes are under
+    /// `{url}/.notifications/`), advertised in discovery; `None`: no notifications offered.
+    pub notifications_base_url: Option<String>,
+    /// Shared secret of the internal endpoints other podplane services call
+    /// (`/.internal/…`); `None`: those endpoints do not exist.
+    pub internal_secret: Option<String>,
     /// Skip access control entirely: every request may do everything. For local
     /// experiments only; the flag that sets it says so loudly.
     pub open_access: bool,
@@ -36,6 +42,8 @@ impl StorageConfig {
             limits: podplane_solid::limits::Limits::default(),
             patch_time_budget: std::time::Duration::from_secs(2),
             cpu_jobs: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            notifications_base_url: None,
+            internal_secret: None,
             open_access: false,
         }
     }

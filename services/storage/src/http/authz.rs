@@ -215,6 +215,16 @@ pub async fn may_read(
         .is_ok_and(|g| g.modes.contains(Modes::READ))
 }
 
+/// Whether `who` holds Read on `path` (a GET by them would be allowed).
+pub async fn may_get(state: &AppState, path: &ResourcePath, who: Requester) -> ApiResult<bool> {
+    match decide(state, &Method::GET, path, who).await {
+        Ok(g) => Ok(g.modes.contains(Modes::READ)),
+        // An outage is not a refusal: the caller must not take it for one.
+        Err(ApiError::Store(e)) => Err(ApiError::Store(e)),
+        Err(_) => Ok(false),
+    }
+}
+
 /// Decides whether the request may proceed. Requests outside any pod pass: there is nothing
 /// to protect and the handlers answer 404.
 pub async fn authorize(

@@ -1,5 +1,5 @@
 //! Discovery: the ESS-style `/.well-known/solid` document at the origin, each pod's storage
-//! description resource, and readiness.
+//! description resource (with the notification subscription services), and readiness.
 
 use super::request::header_str;
 use super::respond::set;
@@ -29,18 +29,37 @@ fn rdf_response(headers: &HeaderMap, triples: &[Triple], with_body: bool) -> Api
 
 /// `GET /.well-known/solid`: a `solid:DiscoveryDocument` (ESS behaviour 1). Services that
 /// later issues add (provisioning, notifications) announce themselves here.
-pub async fn well_known_solid(method: Method, headers: HeaderMap) -> Response {
+pub async fn well_known_solid(
+    State(state): State<AppState>,
+    method: Method,
+    headers: HeaderMap,
+) -> Response {
     // A fixed label, not a fresh random one: the document is the same on every request, so
-    // HEAD and GET agree on Content-Length (RFC 9110 §9.3.2).
+    // HEAD and GET agree on Content-Length (RFC 9110 §9.3.2). One subject: clients read the
+    // first one they find.
     let doc = BlankNode::new_unchecked("discovery");
-    let triples = vec![Triple::new(
-        doc,
+    let mut triples = vec![Triple::new(
+        doc.clone(),
         NamedNodeRef::new_unchecked(vocab::RDF_TYPE),
         NamedNode::new_unchecked(format!("{}DiscoveryDocument", vocab::SOLID)),
     )];
+    if let Some(services) = &state.config.notifications_base_url {
+        let gateway = NamedNode::new_unchecked(format!("{services}/.notifications/gateway"));
+        for predicate in [NOTIFICATION_GATEWAY, LEGACY_NOTIFICATION_GATEWAY] {
+            triples.push(Triple::new(
+                doc.clone(),
+                NamedNodeRef::new_unchecked(predicate),
+                gateway.clone(),
+            ));
+        }
+    }
     rdf_response(&headers, &triples, method != Method::HEAD)
         .unwrap_or_else(IntoResponse::into_response)
 }
+
+const NOTIFICATION_GATEWAY: &str = "http://www.w3.org/ns/solid/terms#notificationGateway";
+/// What older Inrupt clients look for.
+const LEGACY_NOTIFICATION_GATEWAY: &str = "http://inrupt.com/ns/ess#notificationGatewayEndpoint";
 
 /// `/{pod}/.well-known/solid` is the storage description resource of pod `{pod}`.
 pub fn storage_description_target(path: &ResourcePath) -> Option<ResourcePath> {
@@ -75,12 +94,19 @@ pub async fn storage_description(
             })
         }
     }
-    let storage = NamedNode::new_unchecked(state.iri(root.as_str()));
-    let triples = vec![Triple::new(
-        storage,
-        NamedNodeRef::new_unchecked(vocab::RDF_TYPE),
-        NamedNodeRef::new_unchecked(vocab::PIM_STORAGE),
-    )];
+    let storage = state.iri(root.as_str());
+    // The subscription services of the Solid Notifications Protocol, when offered.
+    let triples = match &state.config.notifications_base_url {
+        Some(services) => podplane_solid::notify::description_triples(
+            &storage,
+            &format!("{services}/.notifications/"),
+        ),
+        None => vec![Triple::new(
+            NamedNode::new_unchecked(storage),
+            NamedNodeRef::new_unchecked(vocab::RDF_TYPE),
+            NamedNodeRef::new_unchecked(vocab::PIM_STORAGE),
+        )],
+    };
     rdf_response(headers, &triples, *method == Method::GET)
 }
 

@@ -1,12 +1,12 @@
 //! HTTP surface of the storage service. A request's journey reads top to bottom:
-//! [`router`] → CORS → [`dispatch`] (target path, method) → one handler module per method group
+//! [`router`] → CORS (`podplane_telemetry::cors`) → [`dispatch`] (target path, method) → one handler module per method group
 //! (`read`, `write`, `patch`, `delete`) → store → response headers from `respond`.
 
 mod authz;
 mod body;
-mod cors;
 mod delete;
 mod discovery;
+mod internal;
 mod patch;
 mod read;
 mod request;
@@ -24,6 +24,7 @@ use podplane_solid::headers::ALL_METHODS;
 use podplane_solid::path::ResourcePath;
 
 pub use authz::Grant;
+pub use internal::{view as topic_view, TopicView};
 pub use read::stored_bytes;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -43,6 +44,10 @@ pub fn router(state: AppState) -> Router {
             "/.well-known/solid",
             get(discovery::well_known_solid).head(discovery::well_known_solid),
         )
+        .route(
+            "/.internal/topic-access",
+            axum::routing::post(internal::topic_access),
+        )
         .route("/health/live", get(|| async { "ok" }))
         .route("/health/ready", get(discovery::ready))
         .fallback(dispatch)
@@ -51,7 +56,7 @@ pub fn router(state: AppState) -> Router {
         .layer(CatchPanicLayer::custom(|_| {
             problem(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
         }))
-        .layer(axum::middleware::from_fn(cors::cors))
+        .layer(axum::middleware::from_fn(podplane_telemetry::cors::cors))
         .layer(axum::middleware::from_fn(podplane_telemetry::record_http))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))

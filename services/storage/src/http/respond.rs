@@ -65,6 +65,14 @@ pub fn resource_headers(
             vocab::SOLID_STORAGE_DESCRIPTION,
         ));
     }
+    if let Some(services) = &state.config.notifications_base_url {
+        if path.auxiliary_subject().is_none() {
+            links.push((
+                format!("{services}/.notifications/StreamingHTTPChannel2023{path}"),
+                podplane_solid::notify::STREAMING_HTTP_REL,
+            ));
+        }
+    }
     if let Some(owner) = owner.filter(|_| is_root) {
         links.push((owner.to_owned(), vocab::SOLID_OWNER));
     }

@@ -1,0 +1,156 @@
+//! The background work of the service: feeding events to the hub and to webhooks, from the
+//! in-process bus (embedded mode) or Kafka (distributed mode), and sweeping channels that
+//! ended or were deleted. Each worker runs until `stop` turns true.
+
+use crate::{hub, now_ms, webhook, State};
+use podplane_events::{consume, tail, EventError, InProcessBus, RESOURCE_TOPIC};
+use std::collections::HashSet;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::watch;
+
+async fn stopped(mut stop: watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+/// Embedded mode, sockets and streams: every event published in this process.
+pub async fn hub_from_bus(state: State, bus: InProcessBus, stop: watch::Receiver<bool>) {
+    let mut rx = bus.subscribe();
+    state.live_ready.store(true, Ordering::Release);
+    let stop = stopped(stop);
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            _ = &mut stop => return,
+            got = rx.recv() => match got {
+                Ok(envelope) => hub::dispatch(&state, &envelope).await,
+                Err(RecvError::Lagged(n)) => {
+                    metrics::counter!(hub::DROPPED).increment(n);
+                    tracing::warn!(missed = n, "notification dispatch fell behind the bus");
+                }
+                Err(RecvError::Closed) => return,
+            },
+        }
+    }
+}
+
+/// Embedded mode, webhooks: every event published in this process. (The in-process bus
+/// holds no history: a webhook notification pending when the process stops is not resent.)
+pub async fn webhooks_from_bus(state: State, bus: InProcessBus, stop: watch::Receiver<bool>) {
+    let mut rx = bus.subscribe();
+    let stop = stopped(stop);
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            _ = &mut stop => return,
+            got = rx.recv() => match got {
+                Ok(envelope) => {
+                    if let Err(e) = webhook::deliver(&state, &envelope).await {
+                        tracing::warn!(error = %e, "webhook delivery not recorded");
+                    }
+                }
+                Err(RecvError::Lagged(n)) => {
+                    tracing::warn!(missed = n, "webhook delivery fell behind the bus");
+                }
+                Err(RecvError::Closed) => return,
+            },
+        }
+    }
+}
+
+/// Distributed mode, sockets and streams: every partition of the resource topic from now on,
+/// outside any consumer group (every replica needs every event). Reconnects after failures.
+pub async fn hub_from_kafka(state: State, brokers: String, stop: watch::Receiver<bool>) {
+    loop {
+        // Events for this replica's connections are handed over in order, one at a time.
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let dispatcher = {
+            let state = state.clone();
+            tokio::spawn(async move {
+                while let Some(envelope) = rx.recv().await {
+                    hub::dispatch(&state, &envelope).await;
+                }
+            })
+        };
+        let ready_state = state.clone();
+        let result = tail(
+            &brokers,
+            RESOURCE_TOPIC,
+            |envelope| {
+                let _ = tx.send(envelope);
+            },
+            move || ready_state.live_ready.store(true, Ordering::Release),
+            stopped(stop.clone()),
+        )
+        .await;
+        drop(tx);
+        let _ = dispatcher.await;
+        if *stop.borrow() {
+            return;
+        }
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "reading resource events failed; retrying");
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// Distributed mode, webhooks: one consumer group for all replicas, so each event is handled
+/// once; its offset is committed only after every delivery of it was settled.
+pub async fn webhooks_from_kafka(
+    state: State,
+    brokers: String,
+    group: String,
+    stop: watch::Receiver<bool>,
+) {
+    loop {
+        let result = consume(
+            &brokers,
+            &group,
+            &[RESOURCE_TOPIC],
+            |envelope| {
+                let state = state.clone();
+                async move {
+                    webhook::deliver(&state, &envelope)
+                        .await
+                        .map_err(|e| EventError::Unavailable(e.to_string()))
+                }
+            },
+            stopped(stop.clone()),
+        )
+        .await;
+        if *stop.borrow() {
+            return;
+        }
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "webhook delivery stopped; resuming");
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// Every `interval`: closes connections whose channel ended or was deleted (by its owner on
+/// any replica), and removes ended channels and expired proof ids from the database.
+pub async fn sweep(state: State, interval: Duration, stop: watch::Receiver<bool>) {
+    let stop = stopped(stop);
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            _ = &mut stop => return,
+            _ = tokio::time::sleep(interval) => {}
+        }
+        let now = now_ms();
+        let held = state.hub.channel_ids();
+        match state.channels.live(&held, now).await {
+            Ok(alive) => {
+                let alive: HashSet<String> = alive.into_iter().collect();
+                state.hub.close_unless(&alive, now);
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot check channels; will retry"),
+        }
+        if let Err(e) = state.channels.purge(now).await {
+            tracing::warn!(error = %e, "cannot purge ended channels; will retry");
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! Endpoints for other podplane services, not for clients: under `/.internal/`, answered only
+//! to callers presenting the shared secret (`--internal-secret`), absent when none is set.
+//! A load balancer should not route `/.internal/` from outside either.
+
+use super::authz;
+use crate::error::{ApiError, ApiResult};
+use crate::AppState;
+use axum::extract::State;
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Response};
+use podplane_solid::access::Requester;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The notifications service's question: may this agent read this path? (The wire shape of
+/// `podplane_notifications::access::TopicQuestion`.)
+#[derive(Debug, Deserialize)]
+pub struct TopicQuestion {
+    pub path: String,
+    pub webid: Option<String>,
+    pub client_id: Option<String>,
+    pub issuer: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TopicView {
+    pub readable: bool,
+    /// The current ETag, for readers only.
+    pub state: Option<String>,
+}
+
+fn caller_is_trusted(state: &AppState, headers: &HeaderMap) -> bool {
+    let Some(secret) = &state.config.internal_secret else {
+        return false;
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    // Compared as digests: the time taken says nothing about the secret.
+    Sha256::digest(given.as_bytes()) == Sha256::digest(secret.as_bytes())
+}
+
+/// `POST /.internal/topic-access`.
+pub async fn topic_access(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    if !caller_is_trusted(&state, &headers) {
+        return ApiError::NotFound("no such resource".into()).into_response();
+    }
+    let q: TopicQuestion = match serde_json::from_slice(&body) {
+        Ok(q) => q,
+        Err(e) => {
+            return ApiError::BadRequest(format!("not a topic question: {e}")).into_response()
+        }
+    };
+    let who = Requester {
+        webid: q.webid,
+        client_id: q.client_id,
+        issuer: q.issuer,
+        origin: None,
+    };
+    match view(&state, who, &q.path).await {
+        Ok(v) => (
+            [(header::CONTENT_TYPE, "application/json")],
+            serde_json::to_vec(&v).unwrap_or_default(),
+        )
+            .into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// What `who` may know about `path`: whether they may read it and, if so, its current ETag.
+/// The same decision a GET by them would get.
+pub async fn view(state: &AppState, who: Requester, path: &str) -> ApiResult<TopicView> {
+    let path = podplane_solid::path::ResourcePath::parse(path)?;
+    if !authz::may_get(state, &path, who).await? {
+        return Ok(TopicView {
+            readable: false,
+            state: None,
+        });
+    }
+    let etag = state.meta.get(path.as_str()).await?.map(|r| r.etag);
+    Ok(TopicView {
+        readable: true,
+        state: etag,
+    })
+}
