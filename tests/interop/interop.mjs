@@ -2,6 +2,8 @@
 // Inrupt's @inrupt/solid-client(-authn-node) is the client, podplane is the resource server.
 // Everything runs on loopback. Run it through scripts/interop.sh, or by hand:
 //   (cd tests/interop && npm ci) && PODPLANE_BIN=target/debug/podplane node tests/interop/interop.mjs
+// Last, @inrupt/solid-client-notifications' WebsocketNotification subscribes to a container and
+// must receive the Add of a resource created in it.
 // Environment: PODPLANE_BIN (required), PODPLANE_LOG (passed to podplane, e.g. debug),
 // INTEROP_CSS_PORT / INTEROP_PODPLANE_PORT (default: free ports), INTEROP_TRACE=1 (log every
 // request to podplane), INTEROP_SERVER_LOG=1 (print podplane's and CSS's output at the end).
@@ -19,6 +21,7 @@ import {
   getSolidDataset, getStringNoLocale, getThing, overwriteFile, saveSolidDatasetAt, setThing,
   universalAccess,
 } from '@inrupt/solid-client';
+import { WebsocketNotification } from '@inrupt/solid-client-notifications';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const SCHEMA_NAME = 'https://schema.org/name';
@@ -62,7 +65,14 @@ function describeError(e) {
     try { pd = JSON.stringify(e.problemDetails); } catch {}
     return `FetchError ${e.statusCode}: ${e.message}${pd ? `\nproblem details: ${pd}` : ''}`;
   }
-  return e?.stack ?? String(e);
+  // @inrupt/solid-client-errors' ClientHttpError (solid-client-notifications): the status is
+  // not in the message.
+  if (e?.problemDetails && typeof e?.response?.status === 'number') {
+    return `${e.constructor?.name ?? 'Error'} ${e.response.status} from ${e.response.url}: ${e.message}`
+      + `\nbody: ${String(e.response.body ?? '').slice(0, 400)}`;
+  }
+  const cause = e?.cause ? `\ncause: ${describeError(e.cause)}` : '';
+  return `${e?.stack ?? String(e)}${cause}`;
 }
 // Expects `promise` to reject with a solid-client FetchError of the given status.
 async function expectStatus(promise, status) {
@@ -319,6 +329,80 @@ try {
       return [r.status === 200 && body.includes(`${access.toUpperCase()} thing`), `status ${r.status}, body ${body.slice(0, 300)}`];
     });
   }
+
+  // ---------------------------------------------------------------- 5. notifications
+  // WebsocketNotification discovers the gateway in `{origin}/.well-known/solid` (anonymous GET,
+  // Accept: text/turtle), POSTs {"protocols":["ws"],"features":[]} to the gateway and
+  // {"topic": container} to the subscription endpoint it names (both with alice's DPoP fetch,
+  // both must answer 200), then opens `new WebSocket(endpoint, subprotocol)` (the `ws` package)
+  // and emits every JSON text frame as a "message".
+  const idsOf = (v) => (Array.isArray(v) ? v : v === undefined || v === null ? [] : [v])
+    .map((x) => (typeof x === 'string' ? x : x?.id ?? x?.['@id']))
+    .filter((x) => typeof x === 'string');
+  const typesOf = (m) => idsOf(m?.type ?? m?.['@type']).map((t) => t.replace(/^.*[#:/]/, ''));
+  const within = (promise, ms, what) => {
+    let timer;
+    const timeout = new Promise((_, j) => { timer = setTimeout(() => j(new Error(`${what}: nothing within ${ms} ms`)), ms); });
+    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  };
+  for (const access of ['acp', 'wac']) {
+    const dir = `${PP}/alice-${access}/interop/`;
+    const created = `${dir}notified.txt`;
+    await check(`[${access}] @inrupt/solid-client-notifications WebsocketNotification receives a container's Add`, async () => {
+      const socket = new WebsocketNotification(dir, { fetch: sa.fetch });
+      const messages = [];
+      const events = [];
+      let wanted;
+      const arrived = new Promise((r) => { wanted = r; });
+      socket.on('message', (m) => {
+        messages.push(m);
+        const types = typesOf(m);
+        const named = [...idsOf(m?.object), ...idsOf(m?.target)];
+        if ((types.includes('Add') || types.includes('Create'))
+          && (named.includes(created) || named.includes(dir))) wanted(m);
+      });
+      // Without an "error" listener the library's EventEmitter would throw from the ws callback.
+      socket.on('error', (e) => events.push(`error: ${e?.message ?? e?.error?.message ?? String(e)}`));
+      socket.on('closed', () => events.push('closed'));
+      const connected = new Promise((r, j) => {
+        socket.once('connected', r);
+        socket.once('error', (e) => j(new Error(`WebSocket error before "connected": ${e?.message ?? e}`)));
+        socket.once('closed', () => j(new Error('WebSocket closed before "connected"')));
+      });
+      connected.catch(() => {});
+      const detail = (why) => [
+        why,
+        `websocket: ${socket.websocket ? `${socket.websocket.url} (subprotocol ${JSON.stringify(socket.websocket.protocol)})` : 'none'}, status ${socket.status}`,
+        `events: ${JSON.stringify(events)}`,
+        `messages (${messages.length}):`, ...messages.map((m) => `  ${JSON.stringify(m)}`),
+      ].join('\n');
+      try {
+        try {
+          await within(socket.connect(), 10_000, 'connect()');
+          await within(connected, 10_000, 'the "connected" event');
+        } catch (e) {
+          // What the library's discovery saw (its own parse error is swallowed).
+          let wk = '';
+          try {
+            const r = await fetch(`${PP}/.well-known/solid`, { headers: { accept: 'text/turtle' } });
+            wk = `GET ${PP}/.well-known/solid (Accept: text/turtle) -> ${r.status} ${r.headers.get('content-type')}\n${(await r.text()).slice(0, 600)}`;
+          } catch (e2) { wk = `GET /.well-known/solid failed: ${e2}`; }
+          return [false, detail(`${describeError(e)}\n${wk}`)];
+        }
+        await overwriteFile(created, new Blob([`notify ${access}\n`], { type: 'text/plain' }),
+          { contentType: 'text/plain', ...asAlice });
+        try {
+          await within(arrived, 10_000, `an Add/Create naming ${created} or ${dir}`);
+        } catch (e) {
+          return [false, detail(e.message)];
+        }
+        return true;
+      } finally {
+        socket.disconnect();
+      }
+    });
+  }
+
   await sa.logout();
   await sb.logout();
   exitCode = failed ? 1 : 0;
@@ -327,7 +411,7 @@ try {
   diag(describeError(e));
   failed++;
 } finally {
-  // ---------------------------------------------------------------- 5. teardown
+  // ---------------------------------------------------------------- 6. teardown
   await stop(podplane, () => podplane.stdin.end());
   await stop(css, () => css.kill('SIGTERM'));
   if (failed || process.env.INTEROP_SERVER_LOG) {
