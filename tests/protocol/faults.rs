@@ -359,13 +359,13 @@ async fn kafka_down_for_1000_writes_loses_no_event() {
 }
 
 /// A Tansu broker (from scripts/dev-services.sh's install) on a port of its own.
-struct Broker {
-    address: String,
+pub struct Broker {
+    pub address: String,
     child: std::process::Child,
 }
 
 impl Broker {
-    fn start() -> Broker {
+    pub fn start() -> Broker {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -393,11 +393,11 @@ impl Broker {
     }
 
     /// SIGSTOP: the broker stops answering but keeps its state, like a hung or partitioned one.
-    fn pause(&self) {
+    pub fn pause(&self) {
         signal(self.child.id(), "-STOP");
     }
 
-    fn resume(&self) {
+    pub fn resume(&self) {
         signal(self.child.id(), "-CONT");
     }
 }

@@ -366,6 +366,17 @@ impl Server {
         }
     }
 
+    /// SIGKILL to one notifications replica (distributed mode): its connections and its
+    /// share of the webhook consumer group go with it.
+    pub fn kill9_notifications(&self, index: usize) {
+        let mut children = self.notify_children.lock().unwrap();
+        if index < children.len() {
+            let mut c = children.remove(index);
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
     pub fn pids(&self) -> Vec<u32> {
         self.children
             .lock()

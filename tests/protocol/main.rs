@@ -19,6 +19,7 @@ mod durability;
 mod faults;
 mod headers;
 mod hostile;
+mod notification_faults;
 mod notifications;
 mod patch;
 mod preconditions;

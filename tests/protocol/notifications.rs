@@ -428,8 +428,11 @@ async fn server_streaming_http_channel_streams_changes_to_readers() {
     assert_eq!(update["object"], doc.as_str());
 }
 
-/// A webhook receiver on loopback: every POST it gets (headers, body), answered 200.
-async fn receiver() -> (
+/// One POST a webhook receiver got: its headers and body.
+pub type Received = (HashMap<String, String>, Vec<u8>);
+
+/// A webhook receiver on loopback: every POST it gets, answered 200.
+pub async fn receiver() -> (
     String,
     tokio::sync::mpsc::UnboundedReceiver<(HashMap<String, String>, Vec<u8>)>,
 ) {
@@ -640,4 +643,82 @@ async fn server_a_write_on_one_storage_replica_reaches_a_socket_on_another_notif
         let kind = if s == 201 { "Create" } else { "Update" };
         expect(&mut socket, kind, &doc).await;
     }
+}
+
+#[tokio::test]
+async fn server_bad_notification_requests_get_problems() {
+    let root = pod("acp").await;
+    let topic = format!("{root}bad.ttl");
+    let ws = "WebSocketChannel2023";
+    let raw = |body: Vec<u8>, content_type: &'static str| {
+        owner()
+            .request(&client(), Method::POST, &service(ws))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+    // Not JSON, JSON of the wrong shape, a huge body.
+    assert_problem(
+        raw(b"{not json".to_vec(), "application/ld+json")
+            .await
+            .unwrap(),
+        422,
+    )
+    .await;
+    assert_problem(
+        raw(b"[1,2]".to_vec(), "application/ld+json").await.unwrap(),
+        422,
+    )
+    .await;
+    let huge = format!(
+        r#"{{"type":"{ws}","topic":"{topic}","pad":"{}"}}"#,
+        "x".repeat(200_000)
+    );
+    assert_problem(
+        raw(huge.into_bytes(), "application/ld+json").await.unwrap(),
+        413,
+    )
+    .await;
+    // A token that does not verify.
+    let res = client()
+        .post(service(ws))
+        .header("content-type", "application/ld+json")
+        .header("authorization", "DPoP not-a-token")
+        .header("dpop", "nor-a-proof")
+        .body(json!({"type": ws, "topic": topic}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 401).await;
+    // Wrong methods.
+    let res = client().put(service(ws)).body("x").send().await.unwrap();
+    assert_problem(res, 405).await;
+    // The gateway: not JSON; no ws protocol.
+    let gateway = format!("{}/.notifications/gateway", server().notify_base);
+    let res = client().post(&gateway).body("{").send().await.unwrap();
+    assert_problem(res, 400).await;
+    let res = client()
+        .post(&gateway)
+        .body(r#"{"protocols":["sse"]}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 422).await;
+    // A receiveFrom URL fetched as plain HTTP.
+    let (channel, _socket) = websocket(owner(), &topic, json!({})).await;
+    let plain = channel["receiveFrom"]
+        .as_str()
+        .unwrap()
+        .replacen("ws://", "http://", 1);
+    assert_problem(client().get(plain).send().await.unwrap(), 426).await;
+    // Someone else's channel, and one that does not exist.
+    let stranger = idp().agent("notify-stranger");
+    let id = channel["id"].as_str().unwrap();
+    assert_problem(as_agent(Some(&stranger), Method::GET, id, None).await, 403).await;
+    let missing = format!("{}/.notifications/channels/nope", server().notify_base);
+    assert_problem(
+        as_agent(Some(owner()), Method::GET, &missing, None).await,
+        404,
+    )
+    .await;
 }

@@ -152,6 +152,9 @@ where
         .set("group.id", group)
         .set("enable.auto.commit", "false")
         .set("auto.offset.reset", "earliest")
+        // A member that died (SIGKILL, lost node) gives its partitions up within 10 s.
+        .set("session.timeout.ms", "10000")
+        .set("heartbeat.interval.ms", "2000")
         .create()
         .map_err(unavailable)?;
     consumer.subscribe(topics).map_err(unavailable)?;

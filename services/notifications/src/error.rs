@@ -19,6 +19,9 @@ pub enum NotifyError {
     Unauthenticated(String),
     #[error("{0}")]
     Forbidden(String),
+    /// A plain request to a WebSocket URL.
+    #[error("{0}")]
+    UpgradeRequired(String),
     /// The channel's time is over, or its receiveFrom URL expired.
     #[error("{0}")]
     Gone(String),
@@ -50,6 +53,7 @@ impl NotifyError {
             NotifyError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             NotifyError::Forbidden(_) => StatusCode::FORBIDDEN,
             NotifyError::Gone(_) => StatusCode::GONE,
+            NotifyError::UpgradeRequired(_) => StatusCode::UPGRADE_REQUIRED,
             NotifyError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             NotifyError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -86,6 +90,10 @@ impl IntoResponse for NotifyError {
             NotifyError::Unavailable(_) => {
                 res.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            NotifyError::UpgradeRequired(_) => {
+                res.headers_mut()
+                    .insert(header::UPGRADE, HeaderValue::from_static("websocket"));
             }
             _ => {}
         }

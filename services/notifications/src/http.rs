@@ -460,10 +460,13 @@ async fn jwks(AxumState(state): AxumState<State>) -> Response {
 async fn open_socket(
     AxumState(state): AxumState<State>,
     Path(token): Path<String>,
-    upgrade: WebSocketUpgrade,
+    upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Response {
     respond(
         async {
+            let upgrade = upgrade.map_err(|e| {
+                NotifyError::UpgradeRequired(format!("open this URL as a WebSocket: {e}"))
+            })?;
             let channel = state
                 .channels
                 .by_receive_hash(&hash_secret(&token))
