@@ -14,7 +14,7 @@ CONNS=32
 THREADS=2
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-cargo build --release --locked -p podplane --bin podplane --example trivial_axum --example bench_idp >&2
+cargo build --release --locked -p podplane --bin podplane --example trivial_axum --example bench_idp --example bench_notify >&2
 cargo build --release --locked -p podplane-auth --example proof_cost >&2
 BIN=target/release/podplane
 TRIVIAL=target/release/examples/trivial_axum
@@ -32,6 +32,24 @@ rps_of() { awk '/Requests\/sec/ {print $2}'; }
 p50_of() { awk '$1=="50%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; print v}'; }
 peak_rss_mib() { awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
 ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
+
+NOTIFY=target/release/examples/bench_notify
+# Notification latency (write acknowledged -> WebSocket message, 500 writes/s for the run's
+# duration) and idle WebSocket subscribers held, with the RSS of the process holding them.
+# $1 notifications base, $2 an open container, $3 the pid holding the sockets, $4 row label.
+bench_notifications() {
+  local out
+  out=$("$NOTIFY" latency "$1" "$2" "$IDP" 500 "$DURATION")
+  row "$4: notification p50 at 500 writes/s (ms)" "$(echo "$out" | awk '$1=="p50_ms"{print $2}')" "-"
+  row "$4: notification p99 at 500 writes/s (ms)" "$(echo "$out" | awk '$1=="p99_ms"{print $2}')" "-"
+  row "$4: notifications received / writes" "$(echo "$out" | awk '$1=="notifications_received"{r=$2} $1=="writes_acknowledged"{w=$2} END{print r "/" w}')" "-"
+  "$NOTIFY" idle "$1" "$2" "$IDP" 10000 8 > "$WORK/idle.out" & local holder=$!
+  for _ in $(seq 1 600); do grep -q idle_sockets "$WORK/idle.out" 2>/dev/null && break; sleep 0.1; done
+  sleep 1
+  row "$4: idle WebSocket subscribers held" "$(awk '{print $2}' "$WORK/idle.out")" "-"
+  row "$4: RSS holding them (MiB)" "$(awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$3/status")" "-"
+  wait "$holder" 2>/dev/null || true
+}
 
 declare -a ROWS
 row() { ROWS+=("$(printf '%-44s %14s %10s' "$1" "$2" "$3")"); }
@@ -134,6 +152,15 @@ wait_ready http://127.0.0.1:3952/health/ready
 row "start-up, empty data dir (ms)" "$STARTUP_EMPTY_MS" "-"
 row "start-up, populated data dir (ms)" "$(( ($(date +%s%N) - START) / 1000000 ))" "-"
 
+# Notifications, embedded: a server of their own (10 000 sockets need a higher connection cap).
+"$BIN" pod create notify --owner "$OWNER" --data-dir "$WORK/notify" --base-url http://127.0.0.1:3955 >/dev/null
+"$BIN" serve --listen 127.0.0.1:3955 --data-dir "$WORK/notify" --base-url http://127.0.0.1:3955 \
+  --max-connections 15000 & NSERVER=$!; PIDS+=($NSERVER)
+wait_ready http://127.0.0.1:3955/health/ready
+open_pod http://127.0.0.1:3955/notify/
+bench_notifications http://127.0.0.1:3955 http://127.0.0.1:3955/notify/ "$NSERVER" "embedded"
+kill "$NSERVER"; wait "$NSERVER" 2>/dev/null || true
+
 # 3. Distributed mode: one `podplane storage` replica on PostgreSQL, S3 (Garage) and Kafka
 #    (Tansu) on loopback, from scripts/dev-services.sh. Ratios are to embedded mode's figures.
 if [ "${BENCH_DISTRIBUTED:-1}" = 1 ]; then
@@ -146,8 +173,15 @@ if [ "${BENCH_DISTRIBUTED:-1}" = 1 ]; then
   PODPLANE_DATA_DIR= "$BIN" storage --listen 127.0.0.1:3953 --base-url http://127.0.0.1:3953 \
     --database-url "$DB_URL" --s3-bucket "$PODPLANE_TEST_S3_BUCKET" --s3-prefix "bench-$$/" \
     --s3-endpoint "$PODPLANE_TEST_S3_ENDPOINT" --s3-path-style \
-    --kafka-bootstrap-servers "$PODPLANE_TEST_KAFKA" & DSERVER=$!; PIDS+=($DSERVER)
+    --kafka-bootstrap-servers "$PODPLANE_TEST_KAFKA" \
+    --notifications-base-url http://127.0.0.1:3956 --internal-secret "bench-$$" & DSERVER=$!; PIDS+=($DSERVER)
   wait_ready http://127.0.0.1:3953/health/ready
+  psql "$PODPLANE_TEST_PG_URL" -qc "CREATE DATABASE ${DB}_n"
+  PODPLANE_DATA_DIR= "$BIN" notifications --listen 127.0.0.1:3956 --base-url http://127.0.0.1:3956 \
+    --database-url "${DB_URL}_n" --storage-base-url http://127.0.0.1:3953 --internal-secret "bench-$$" \
+    --kafka-bootstrap-servers "$PODPLANE_TEST_KAFKA" --kafka-consumer-group "bench-$$" \
+    --max-connections 15000 & NREPLICA=$!; PIDS+=($NREPLICA)
+  wait_ready http://127.0.0.1:3956/health/ready
   D=http://127.0.0.1:3953/bench
   open_pod "$D/"
   curl -sf -X PUT -H 'content-type: text/turtle' --data-binary \
@@ -167,8 +201,10 @@ if [ "${BENCH_DISTRIBUTED:-1}" = 1 ]; then
   row "distributed: 256 MiB upload to S3 (MiB/s)" "$(python3 -c "print(f'{256/(($T1-$T0)/1e9):.0f}')")" "-"
   row "distributed: 256 MiB download from S3 (MiB/s)" "$(python3 -c "print(f'{256/(($T2-$T1)/1e9):.0f}')")" "-"
   row "distributed: replica peak RSS (MiB)" "$(peak_rss_mib $DSERVER)" "-"
-  kill "$DSERVER"; wait "$DSERVER" 2>/dev/null || true
+  bench_notifications http://127.0.0.1:3956 "$D/" "$NREPLICA" "distributed"
+  kill "$NREPLICA" "$DSERVER"; wait "$NREPLICA" "$DSERVER" 2>/dev/null || true
   psql "$PODPLANE_TEST_PG_URL" -qc "DROP DATABASE $DB WITH (FORCE)"
+  psql "$PODPLANE_TEST_PG_URL" -qc "DROP DATABASE ${DB}_n WITH (FORCE)"
 fi
 
 echo
@@ -178,3 +214,4 @@ echo
 echo "target: GET small Turtle >= 0.40 of the trivial handler -> $(ratio "$SMALL_GET" "$BASE_RPS")"
 echo "target: DPoP-authenticated GET >= 0.60 of the public GET -> $(ratio "$DPOP_GET" "$SMALL_GET")"
 echo "targets (distributed): small GET >= 0.40 and PUT >= 0.25 of embedded (rows marked distributed)"
+echo "targets (notifications): p99 < 100 ms at 500 writes/s; 10 000 idle sockets in < 256 MiB RSS"

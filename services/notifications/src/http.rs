@@ -489,7 +489,13 @@ async fn open_socket(
                 ));
             }
             let channel = Arc::new(channel);
+            // Subscribers only listen: small buffers keep an idle socket to a few KiB (the
+            // defaults, 128 KiB each way, would make 10 000 sockets cost over a GiB).
             Ok(upgrade
+                .read_buffer_size(4 * 1024)
+                .write_buffer_size(0)
+                .max_message_size(64 * 1024)
+                .max_frame_size(64 * 1024)
                 .protocols([GATEWAY_SUBPROTOCOL])
                 .on_upgrade(move |socket| serve_socket(state, channel, view.state, socket)))
         }
