@@ -10,6 +10,27 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::time::Duration;
 
+/// A container `name/` in an open pod of `server` with the owner's webhook subscribed to it:
+/// the container's URL and what the webhook receives.
+async fn watched(
+    server: &Server,
+    name: &str,
+) -> (String, tokio::sync::mpsc::UnboundedReceiver<Received>) {
+    let container = format!("{}{name}/", server.pod());
+    let seed = put(&format!("{container}seed"), "text/plain", "0").await;
+    assert!(seed.status().is_success(), "{}", seed.status());
+    let (url, received) = receiver().await;
+    subscribe_webhook(server, &container, &url).await;
+    (container, received)
+}
+
+/// Which of the members `{container}0` … `{container}{count - 1}` were never notified.
+fn missing(seen: &HashMap<String, usize>, container: &str, count: usize) -> Vec<usize> {
+    (0..count)
+        .filter(|i| !seen.contains_key(&format!("{container}{i}")))
+        .collect()
+}
+
 /// Subscribes the owner's webhook at `url` to `container`.
 async fn subscribe_webhook(server: &Server, container: &str, url: &str) {
     let body = json!({"type": "WebhookChannel2023", "topic": container, "sendTo": url});
@@ -74,14 +95,7 @@ async fn webhooks_get_every_write_made_while_the_broker_was_down_once() {
     let Some(server) = Server::start_distributed(&via, &["--webhook-allow-loopback"]) else {
         return;
     };
-    let root = server.pod();
-    let container = format!("{root}down/");
-    assert!(put(&format!("{container}seed"), "text/plain", "0")
-        .await
-        .status()
-        .is_success());
-    let (url, mut received) = receiver().await;
-    subscribe_webhook(&server, &container, &url).await;
+    let (container, mut received) = watched(&server, "down").await;
 
     broker.pause();
     for i in 0..200 {
@@ -97,9 +111,7 @@ async fn webhooks_get_every_write_made_while_the_broker_was_down_once() {
         Duration::from_secs(3),
     )
     .await;
-    let missing: Vec<usize> = (0..200)
-        .filter(|i| !seen.contains_key(&format!("{container}{i}")))
-        .collect();
+    let missing = missing(&seen, &container, 200);
     assert!(missing.is_empty(), "never notified: {missing:?}");
     let twice: Vec<(&String, &usize)> = seen.iter().filter(|(_, n)| **n > 1).collect();
     assert!(twice.is_empty(), "notified more than once: {twice:?}");
@@ -116,14 +128,7 @@ async fn webhook_delivery_survives_a_killed_notifications_replica() {
     ) else {
         return;
     };
-    let root = server.pod();
-    let container = format!("{root}kill/");
-    assert!(put(&format!("{container}seed"), "text/plain", "0")
-        .await
-        .status()
-        .is_success());
-    let (url, mut received) = receiver().await;
-    subscribe_webhook(&server, &container, &url).await;
+    let (container, mut received) = watched(&server, "kill").await;
     for i in 0..100 {
         if i == 30 {
             server.kill9_notifications(0);
@@ -138,9 +143,7 @@ async fn webhook_delivery_survives_a_killed_notifications_replica() {
         Duration::from_secs(2),
     )
     .await;
-    let missing: Vec<usize> = (0..100)
-        .filter(|i| !seen.contains_key(&format!("{container}{i}")))
-        .collect();
+    let missing = missing(&seen, &container, 100);
     assert!(missing.is_empty(), "never notified: {missing:?}");
     // At-least-once: only a delivery in flight when the replica died may be repeated.
     let repeated = seen.values().filter(|n| **n > 1).count();

@@ -179,8 +179,11 @@ where
                 return Err(e);
             }
         }
+        // Asynchronous: a later commit covers one that is lost, and after a crash the worst
+        // case is a redelivery, which consumers drop by event id. (A synchronous commit per
+        // message caps a consumer at one broker round trip per event.)
         consumer
-            .commit_message(&message, CommitMode::Sync)
+            .commit_message(&message, CommitMode::Async)
             .map_err(unavailable)?;
     }
 }

@@ -35,15 +35,27 @@ pub async fn relay_batch(meta: &dyn MetadataStore, bus: &dyn EventBus) -> Result
     let Some(batch) = meta.outbox_batch(256).await.map_err(|e| e.to_string())? else {
         return Ok(0);
     };
+    // The whole batch is handed to the bus at once, in order (a round trip per event would
+    // cap the relay at one broker latency per event): the producer keeps per-partition order.
+    let results = futures_util::future::join_all(
+        batch
+            .events()
+            .iter()
+            .map(|(_, envelope)| bus.publish(envelope)),
+    )
+    .await;
+    // Only the events before the first failure count as sent, so per-key order is kept: the
+    // rest go again (consumers drop what they already had, by event id).
     let mut sent = Vec::with_capacity(batch.events().len());
     let mut failure = None;
-    for (id, envelope) in batch.events() {
-        // Stop at the first failure so per-key order is kept; what did go out is marked.
-        if let Err(e) = bus.publish(envelope).await {
-            failure = Some(e.to_string());
-            break;
+    for ((id, _), result) in batch.events().iter().zip(results) {
+        match result {
+            Ok(()) if failure.is_none() => sent.push(*id),
+            Ok(()) => {}
+            Err(e) => {
+                failure.get_or_insert(e.to_string());
+            }
         }
-        sent.push(*id);
     }
     batch.complete(&sent).await.map_err(|e| e.to_string())?;
     metrics::counter!("podplane_outbox_published_total").increment(sent.len() as u64);

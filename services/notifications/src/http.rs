@@ -10,7 +10,8 @@ use crate::store::Channel;
 use crate::{now_ms, State};
 use axum::body::{Body, Bytes};
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, State as AxumState};
+use axum::extract::{FromRequestParts, Path, State as AxumState};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -114,10 +115,6 @@ fn json(value: &serde_json::Value) -> Response {
     res
 }
 
-fn respond(result: NotifyResult<Response>) -> Response {
-    result.unwrap_or_else(IntoResponse::into_response)
-}
-
 /// Who sent the request; `None` without credentials. Bad credentials are a 401.
 async fn identify(
     state: &State,
@@ -164,15 +161,54 @@ async fn identify(
     }
 }
 
-async fn authenticated(
-    state: &State,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
-) -> NotifyResult<Requester> {
-    identify(state, method, uri, headers).await?.ok_or_else(|| {
-        NotifyError::Unauthenticated("subscribing needs an authenticated agent".into())
-    })
+/// Who sent the request (`None`: no credentials); bad credentials are a 401.
+struct Caller(Option<Requester>);
+
+/// An authenticated caller; 401 otherwise.
+struct Subscriber(Requester);
+
+/// A channel, asked about by its subscriber; 401, 403 or 404 otherwise.
+struct Owned(Channel);
+
+impl FromRequestParts<State> for Caller {
+    type Rejection = NotifyError;
+    async fn from_request_parts(parts: &mut Parts, state: &State) -> NotifyResult<Self> {
+        identify(state, &parts.method, &parts.uri, &parts.headers)
+            .await
+            .map(Caller)
+    }
+}
+
+impl FromRequestParts<State> for Subscriber {
+    type Rejection = NotifyError;
+    async fn from_request_parts(parts: &mut Parts, state: &State) -> NotifyResult<Self> {
+        Caller::from_request_parts(parts, state)
+            .await?
+            .0
+            .map(Subscriber)
+            .ok_or_else(|| NotifyError::Unauthenticated("this needs an authenticated agent".into()))
+    }
+}
+
+impl FromRequestParts<State> for Owned {
+    type Rejection = NotifyError;
+    async fn from_request_parts(parts: &mut Parts, state: &State) -> NotifyResult<Self> {
+        let Path(id) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| NotifyError::NotFound(e.to_string()))?;
+        let Subscriber(who) = Subscriber::from_request_parts(parts, state).await?;
+        let channel = state
+            .channels
+            .get(&id)
+            .await?
+            .ok_or_else(|| NotifyError::NotFound(format!("no channel {id}")))?;
+        if channel.owner.webid != who.webid {
+            return Err(NotifyError::Forbidden(
+                "only the subscriber may see or end a channel".into(),
+            ));
+        }
+        Ok(Owned(channel))
+    }
 }
 
 fn require_media_type(headers: &HeaderMap, wanted: &[&str]) -> NotifyResult<()> {
@@ -282,13 +318,11 @@ fn channel_url(state: &State, id: &str) -> String {
 async fn subscribe(
     state: State,
     kind: ChannelType,
-    method: Method,
-    uri: Uri,
+    who: Requester,
     headers: HeaderMap,
     body: Body,
 ) -> NotifyResult<Response> {
     require_media_type(&headers, &[notify::MESSAGE_MEDIA_TYPE])?;
-    let who = authenticated(&state, &method, &uri, &headers).await?;
     let body = read_body(body).await?;
     let subscription = notify::parse_subscription(&body, kind, now_ms())?;
     check_topic(&state, &who, &subscription.topic).await?;
@@ -313,22 +347,20 @@ async fn subscribe(
 
 async fn subscribe_websocket(
     AxumState(state): AxumState<State>,
-    method: Method,
-    uri: Uri,
+    Subscriber(who): Subscriber,
     headers: HeaderMap,
     body: Body,
-) -> Response {
-    respond(subscribe(state, ChannelType::WebSocket, method, uri, headers, body).await)
+) -> NotifyResult<Response> {
+    subscribe(state, ChannelType::WebSocket, who, headers, body).await
 }
 
 async fn subscribe_webhook(
     AxumState(state): AxumState<State>,
-    method: Method,
-    uri: Uri,
+    Subscriber(who): Subscriber,
     headers: HeaderMap,
     body: Body,
-) -> Response {
-    respond(subscribe(state, ChannelType::Webhook, method, uri, headers, body).await)
+) -> NotifyResult<Response> {
+    subscribe(state, ChannelType::Webhook, who, headers, body).await
 }
 
 fn describe(state: &State, kind: ChannelType) -> Response {
@@ -351,105 +383,53 @@ async fn describe_webhook(AxumState(state): AxumState<State>) -> Response {
     describe(&state, ChannelType::Webhook)
 }
 
-/// A channel its owner asks about.
-async fn owned_channel(
-    state: &State,
-    id: &str,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
-) -> NotifyResult<Channel> {
-    let who = authenticated(state, method, uri, headers).await?;
-    let channel = state
-        .channels
-        .get(id)
-        .await?
-        .ok_or_else(|| NotifyError::NotFound(format!("no channel {id}")))?;
-    if channel.owner.webid != who.webid {
-        return Err(NotifyError::Forbidden(
-            "only the subscriber may see or end a channel".into(),
-        ));
-    }
-    Ok(channel)
-}
-
 async fn read_channel(
     AxumState(state): AxumState<State>,
-    Path(id): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    respond(
-        async {
-            let c = owned_channel(&state, &id, &method, &uri, &headers).await?;
-            let url = channel_url(&state, &c.id);
-            Ok(ld_json(
-                StatusCode::OK,
-                &notify::channel_json(&ChannelDescription {
-                    id: &url,
-                    subscription: &c.subscription,
-                    receive_from: None,
-                    sender: None,
-                    end_at: c.end_at,
-                }),
-            ))
-        }
-        .await,
-    )
+    Owned(c): Owned,
+) -> NotifyResult<Response> {
+    let url = channel_url(&state, &c.id);
+    Ok(ld_json(
+        StatusCode::OK,
+        &notify::channel_json(&ChannelDescription {
+            id: &url,
+            subscription: &c.subscription,
+            receive_from: None,
+            sender: None,
+            end_at: c.end_at,
+        }),
+    ))
 }
 
 /// Unsubscribing: the channel ends at once here, and within a sweep everywhere.
 async fn delete_channel(
     AxumState(state): AxumState<State>,
-    Path(id): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    respond(
-        async {
-            let c = owned_channel(&state, &id, &method, &uri, &headers).await?;
-            state.channels.delete(&c.id).await?;
-            state.hub.close_channel(&c.id);
-            Ok(StatusCode::NO_CONTENT.into_response())
-        }
-        .await,
-    )
+    Owned(c): Owned,
+) -> NotifyResult<Response> {
+    state.channels.delete(&c.id).await?;
+    state.hub.close_channel(&c.id);
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn failures(
-    AxumState(state): AxumState<State>,
-    Path(id): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    respond(
-        async {
-            let c = owned_channel(&state, &id, &method, &uri, &headers).await?;
-            let list: Vec<serde_json::Value> = state
-                .channels
-                .failures(&c.id)
-                .await?
-                .into_iter()
-                .map(|f| {
-                    serde_json::json!({
-                        "event": format!("urn:uuid:{}", f.event_id),
-                        "attempts": f.attempts,
-                        "error": f.last_error,
-                        "failedAt": notify::format_datetime(f.updated_at),
-                        "notification": serde_json::from_str::<serde_json::Value>(&f.payload)
-                            .unwrap_or_default(),
-                    })
-                })
-                .collect();
-            Ok(json(
-                &serde_json::json!({ "channel": channel_url(&state, &c.id), "failures": list }),
-            ))
-        }
-        .await,
-    )
+async fn failures(AxumState(state): AxumState<State>, Owned(c): Owned) -> NotifyResult<Response> {
+    let list: Vec<serde_json::Value> = state
+        .channels
+        .failures(&c.id)
+        .await?
+        .into_iter()
+        .map(|f| {
+            serde_json::json!({
+                "event": format!("urn:uuid:{}", f.event_id),
+                "attempts": f.attempts,
+                "error": f.last_error,
+                "failedAt": notify::format_datetime(f.updated_at),
+                "notification": serde_json::from_str::<serde_json::Value>(&f.payload)
+                    .unwrap_or_default(),
+            })
+        })
+        .collect();
+    Ok(json(
+        &serde_json::json!({ "channel": channel_url(&state, &c.id), "failures": list }),
+    ))
 }
 
 async fn jwks(AxumState(state): AxumState<State>) -> Response {
@@ -461,46 +441,40 @@ async fn open_socket(
     AxumState(state): AxumState<State>,
     Path(token): Path<String>,
     upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
-) -> Response {
-    respond(
-        async {
-            let upgrade = upgrade.map_err(|e| {
-                NotifyError::UpgradeRequired(format!("open this URL as a WebSocket: {e}"))
-            })?;
-            let channel = state
-                .channels
-                .by_receive_hash(&hash_secret(&token))
-                .await?
-                .ok_or_else(|| NotifyError::NotFound("no such channel".into()))?;
-            if channel.end_at <= now_ms() {
-                return Err(NotifyError::Gone(
-                    "this channel has ended; subscribe again".into(),
-                ));
-            }
-            let path = state
-                .config
-                .topic_path(&channel.subscription.topic)
-                .unwrap_or_default()
-                .to_owned();
-            let view = state.access.view(&channel.owner, &path).await?;
-            if !view.readable {
-                return Err(NotifyError::Forbidden(
-                    "the subscriber may no longer read the topic".into(),
-                ));
-            }
-            let channel = Arc::new(channel);
-            // Subscribers only listen: small buffers keep an idle socket to a few KiB (the
-            // defaults, 128 KiB each way, would make 10 000 sockets cost over a GiB).
-            Ok(upgrade
-                .read_buffer_size(4 * 1024)
-                .write_buffer_size(0)
-                .max_message_size(64 * 1024)
-                .max_frame_size(64 * 1024)
-                .protocols([GATEWAY_SUBPROTOCOL])
-                .on_upgrade(move |socket| serve_socket(state, channel, view.state, socket)))
-        }
-        .await,
-    )
+) -> NotifyResult<Response> {
+    let upgrade = upgrade
+        .map_err(|e| NotifyError::UpgradeRequired(format!("open this URL as a WebSocket: {e}")))?;
+    let channel = state
+        .channels
+        .by_receive_hash(&hash_secret(&token))
+        .await?
+        .ok_or_else(|| NotifyError::NotFound("no such channel".into()))?;
+    if channel.end_at <= now_ms() {
+        return Err(NotifyError::Gone(
+            "this channel has ended; subscribe again".into(),
+        ));
+    }
+    let path = state
+        .config
+        .topic_path(&channel.subscription.topic)
+        .unwrap_or_default()
+        .to_owned();
+    let view = state.access.view(&channel.owner, &path).await?;
+    if !view.readable {
+        return Err(NotifyError::Forbidden(
+            "the subscriber may no longer read the topic".into(),
+        ));
+    }
+    let channel = Arc::new(channel);
+    // Subscribers only listen: small buffers keep an idle socket to a few KiB (the
+    // defaults, 128 KiB each way, would make 10 000 sockets cost over a GiB).
+    Ok(upgrade
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .max_message_size(64 * 1024)
+        .max_frame_size(64 * 1024)
+        .protocols([GATEWAY_SUBPROTOCOL])
+        .on_upgrade(move |socket| serve_socket(state, channel, view.state, socket)))
 }
 
 /// The `state` feature: a subscriber whose idea of the topic's state is out of date hears
@@ -570,132 +544,109 @@ async fn serve_socket(
 async fn stream(
     AxumState(state): AxumState<State>,
     Path(path): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    respond(
-        async {
-            let who = identify(&state, &method, &uri, &headers)
-                .await?
-                .unwrap_or_default();
-            let topic = format!("{}/{path}", state.config.storage_base_url);
-            let topic_path = format!("/{path}");
-            let view = state.access.view(&who, &topic_path).await?;
-            if !view.readable {
-                return Err(if who.webid.is_none() {
-                    NotifyError::Unauthenticated("reading this topic needs authentication".into())
-                } else {
-                    NotifyError::Forbidden("no read access to the topic".into())
-                });
-            }
-            let now = now_ms();
-            let ttl = i64::try_from(state.config.channel_ttl.as_millis()).unwrap_or(i64::MAX);
-            let channel = Arc::new(Channel {
-                id: uuid::Uuid::new_v4().to_string(),
-                subscription: Subscription {
-                    channel_type: ChannelType::StreamingHttp,
-                    topic,
-                    send_to: None,
-                    state: None,
-                    start_at: None,
-                    end_at: None,
-                    rate_ms: None,
-                },
-                owner: who,
-                end_at: now.saturating_add(ttl),
-                created_at: now,
-            });
-            let (registration, rx) = Hub::register(&state, channel);
-            let lines = futures_util::stream::unfold(
-                (registration, rx),
-                |(registration, mut rx)| async move {
-                    let text = rx.recv().await?;
-                    let line = Bytes::from(format!("{text}\n"));
-                    Some((Ok::<_, std::convert::Infallible>(line), (registration, rx)))
-                },
-            );
-            let mut res = Response::new(Body::from_stream(lines));
-            let h = res.headers_mut();
-            h.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static(notify::MESSAGE_MEDIA_TYPE),
-            );
-            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            h.insert("x-accel-buffering", HeaderValue::from_static("no"));
-            Ok(res)
-        }
-        .await,
-    )
+    Caller(who): Caller,
+) -> NotifyResult<Response> {
+    let who = who.unwrap_or_default();
+    let topic = format!("{}/{path}", state.config.storage_base_url);
+    let topic_path = format!("/{path}");
+    let view = state.access.view(&who, &topic_path).await?;
+    if !view.readable {
+        return Err(if who.webid.is_none() {
+            NotifyError::Unauthenticated("reading this topic needs authentication".into())
+        } else {
+            NotifyError::Forbidden("no read access to the topic".into())
+        });
+    }
+    let now = now_ms();
+    let ttl = i64::try_from(state.config.channel_ttl.as_millis()).unwrap_or(i64::MAX);
+    let channel = Arc::new(Channel {
+        id: uuid::Uuid::new_v4().to_string(),
+        subscription: Subscription {
+            channel_type: ChannelType::StreamingHttp,
+            topic,
+            send_to: None,
+            state: None,
+            start_at: None,
+            end_at: None,
+            rate_ms: None,
+        },
+        owner: who,
+        end_at: now.saturating_add(ttl),
+        created_at: now,
+    });
+    let (registration, rx) = Hub::register(&state, channel);
+    let lines =
+        futures_util::stream::unfold((registration, rx), |(registration, mut rx)| async move {
+            let text = rx.recv().await?;
+            let line = Bytes::from(format!("{text}\n"));
+            Some((Ok::<_, std::convert::Infallible>(line), (registration, rx)))
+        });
+    let mut res = Response::new(Body::from_stream(lines));
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(notify::MESSAGE_MEDIA_TYPE),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    Ok(res)
 }
 
 /// ESS 2.x gateway, step 1: protocol negotiation (no authentication needed).
-async fn gateway(AxumState(state): AxumState<State>, body: Body) -> Response {
-    respond(
-        async {
-            let body = read_body(body).await?;
-            let asked: serde_json::Value = serde_json::from_slice(&body)
-                .map_err(|e| NotifyError::BadRequest(format!("the body is not JSON: {e}")))?;
-            let ws = asked["protocols"]
-                .as_array()
-                .is_some_and(|p| p.iter().any(|p| p == "ws"));
-            if !ws {
-                return Err(podplane_solid::SolidError::UnprocessableSubscription(
-                    "the gateway offers the \"ws\" protocol only".into(),
-                )
-                .into());
-            }
-            Ok(json(&serde_json::json!({
-                "endpoint": format!("{}gateway/subscribe", state.config.services_base()),
-                "protocol": "ws",
-                "features": [],
-            })))
-        }
-        .await,
-    )
+async fn gateway(AxumState(state): AxumState<State>, body: Body) -> NotifyResult<Response> {
+    let body = read_body(body).await?;
+    let asked: serde_json::Value = serde_json::from_slice(&body)
+        .map_err(|e| NotifyError::BadRequest(format!("the body is not JSON: {e}")))?;
+    let ws = asked["protocols"]
+        .as_array()
+        .is_some_and(|p| p.iter().any(|p| p == "ws"));
+    if !ws {
+        return Err(podplane_solid::SolidError::UnprocessableSubscription(
+            "the gateway offers the \"ws\" protocol only".into(),
+        )
+        .into());
+    }
+    Ok(json(&serde_json::json!({
+        "endpoint": format!("{}gateway/subscribe", state.config.services_base()),
+        "protocol": "ws",
+        "features": [],
+    })))
 }
 
 /// ESS 2.x gateway, step 2: an authenticated subscription to a topic; answers the
 /// WebSocket URL and subprotocol to open.
 async fn gateway_subscribe(
     AxumState(state): AxumState<State>,
-    method: Method,
-    uri: Uri,
+    Subscriber(who): Subscriber,
     headers: HeaderMap,
     body: Body,
-) -> Response {
-    respond(
-        async {
-            require_media_type(&headers, &["application/json", notify::MESSAGE_MEDIA_TYPE])?;
-            let who = authenticated(&state, &method, &uri, &headers).await?;
-            let body = read_body(body).await?;
-            let asked: serde_json::Value = serde_json::from_slice(&body)
-                .map_err(|e| NotifyError::BadRequest(format!("the body is not JSON: {e}")))?;
-            let topic = asked["topic"].as_str().ok_or_else(|| {
-                podplane_solid::SolidError::UnprocessableSubscription("no topic".into())
-            })?;
-            let subscription = Subscription {
-                channel_type: ChannelType::WebSocket,
-                topic: topic.to_owned(),
-                send_to: None,
-                state: asked["state"].as_str().map(str::to_owned),
-                start_at: None,
-                end_at: None,
-                rate_ms: asked["rate"]
-                    .as_str()
-                    .map(notify::parse_duration_ms)
-                    .transpose()?,
-            };
-            check_topic(&state, &who, topic).await?;
-            let (_, receive_from) = open_channel(&state, who, subscription).await?;
-            Ok(json(&serde_json::json!({
-                "endpoint": receive_from,
-                "protocol": "ws",
-                "subprotocol": GATEWAY_SUBPROTOCOL,
-            })))
-        }
-        .await,
-    )
+) -> NotifyResult<Response> {
+    require_media_type(&headers, &["application/json", notify::MESSAGE_MEDIA_TYPE])?;
+    let body = read_body(body).await?;
+    let asked: serde_json::Value = serde_json::from_slice(&body)
+        .map_err(|e| NotifyError::BadRequest(format!("the body is not JSON: {e}")))?;
+    let topic = asked["topic"]
+        .as_str()
+        .ok_or_else(|| podplane_solid::SolidError::UnprocessableSubscription("no topic".into()))?;
+    let subscription = Subscription {
+        channel_type: ChannelType::WebSocket,
+        topic: topic.to_owned(),
+        send_to: None,
+        state: asked["state"].as_str().map(str::to_owned),
+        start_at: None,
+        end_at: None,
+        rate_ms: asked["rate"]
+            .as_str()
+            .map(notify::parse_duration_ms)
+            .transpose()?,
+    };
+    check_topic(&state, &who, topic).await?;
+    let (_, receive_from) = open_channel(&state, who, subscription).await?;
+    Ok(json(&serde_json::json!({
+        "endpoint": receive_from,
+        "protocol": "ws",
+        "subprotocol": GATEWAY_SUBPROTOCOL,
+    })))
 }
 
 #[cfg(test)]

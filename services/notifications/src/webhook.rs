@@ -20,7 +20,14 @@ pub async fn deliver(state: &State, envelope: &Envelope) -> NotifyResult<()> {
     let Ok(event) = serde_json::from_slice::<ResourceEvent>(&envelope.payload) else {
         return Ok(());
     };
-    let topics = topics_of(&event);
+    // Events of another storage (sharing the broker) concern no channel of ours.
+    let topics: Vec<&str> = topics_of(&event)
+        .into_iter()
+        .filter(|t| state.config.topic_path(t).is_some())
+        .collect();
+    if topics.is_empty() {
+        return Ok(());
+    }
     let channels = state
         .channels
         .on_topics(ChannelType::Webhook, &topics, now_ms())
