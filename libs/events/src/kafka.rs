@@ -232,6 +232,8 @@ where
         .set("group.id", "podplane-tail")
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
+        // Pushing to connections is latency-bound: ask the broker for what it has at once.
+        .set("fetch.wait.max.ms", "10")
         .create()
         .map_err(unavailable)?;
     let timeout = Duration::from_secs(10);

@@ -10,6 +10,9 @@ use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::watch;
 
+/// Most events dispatched together (their access questions are asked together).
+const BATCH: usize = 512;
+
 async fn stopped(mut stop: watch::Receiver<bool>) {
     let _ = stop.wait_for(|s| *s).await;
 }
@@ -21,16 +24,27 @@ pub async fn hub_from_bus(state: State, bus: InProcessBus, stop: watch::Receiver
     let stop = stopped(stop);
     tokio::pin!(stop);
     loop {
-        tokio::select! {
+        let first = tokio::select! {
             _ = &mut stop => return,
-            got = rx.recv() => match got {
-                Ok(envelope) => hub::dispatch(&state, &envelope).await,
-                Err(RecvError::Lagged(n)) => {
-                    metrics::counter!(hub::DROPPED).increment(n);
-                    tracing::warn!(missed = n, "notification dispatch fell behind the bus");
+            got = rx.recv() => got,
+        };
+        match first {
+            Ok(envelope) => {
+                // Whatever else is already waiting goes in the same batch.
+                let mut batch = vec![envelope];
+                while batch.len() < BATCH {
+                    match rx.try_recv() {
+                        Ok(envelope) => batch.push(envelope),
+                        Err(_) => break,
+                    }
                 }
-                Err(RecvError::Closed) => return,
-            },
+                hub::dispatch(&state, &batch).await;
+            }
+            Err(RecvError::Lagged(n)) => {
+                metrics::counter!(hub::DROPPED).increment(n);
+                tracing::warn!(missed = n, "notification dispatch fell behind the bus");
+            }
+            Err(RecvError::Closed) => return,
         }
     }
 }
@@ -68,8 +82,10 @@ pub async fn hub_from_kafka(state: State, brokers: String, stop: watch::Receiver
         let dispatcher = {
             let state = state.clone();
             tokio::spawn(async move {
-                while let Some(envelope) = rx.recv().await {
-                    hub::dispatch(&state, &envelope).await;
+                let mut batch = Vec::with_capacity(BATCH);
+                while rx.recv_many(&mut batch, BATCH).await > 0 {
+                    hub::dispatch(&state, &batch).await;
+                    batch.clear();
                 }
             })
         };
