@@ -690,6 +690,16 @@ async fn server_bad_notification_requests_get_problems() {
         .await
         .unwrap();
     assert_problem(res, 401).await;
+    // Two sets of credentials.
+    let res = owner()
+        .request(&client(), Method::POST, &service(ws))
+        .header("authorization", "DPoP another-token")
+        .header("content-type", "application/ld+json")
+        .body(json!({"type": ws, "topic": topic}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 400).await;
     // Wrong methods.
     let res = client().put(service(ws)).body("x").send().await.unwrap();
     assert_problem(res, 405).await;

@@ -4,6 +4,10 @@
 
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum AuthError {
+    /// More than one set of credentials (two `Authorization` headers): which one would we
+    /// believe? Neither; the edge answers 400, not 401.
+    #[error("{0}")]
+    Ambiguous(String),
     /// The Authorization or DPoP header cannot be read at all.
     #[error("malformed credentials: {0}")]
     Malformed(String),
@@ -32,7 +36,7 @@ impl AuthError {
     /// The RFC 6750 `error` code for the challenge.
     pub fn oauth_error(&self) -> &'static str {
         match self {
-            AuthError::Malformed(_) => "invalid_request",
+            AuthError::Malformed(_) | AuthError::Ambiguous(_) => "invalid_request",
             AuthError::InvalidProof(_) | AuthError::Replayed => "invalid_dpop_proof",
             _ => "invalid_token",
         }

@@ -110,6 +110,40 @@ impl Verifier {
         &self.cfg
     }
 
+    /// Authenticates a request from its headers: its one `Authorization` header and every
+    /// `DPoP` header. `url` is the request URL as the client wrote it, under the public base
+    /// URL (htu is compared syntactically). `Ok(None)` for a request without credentials.
+    pub async fn authenticate_headers(
+        &self,
+        headers: &http::HeaderMap,
+        method: &str,
+        url: &str,
+    ) -> Result<Option<Authenticated>, AuthError> {
+        let dpop: Vec<&str> = headers
+            .get_all("dpop")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        let mut values = headers.get_all(http::header::AUTHORIZATION).iter();
+        let first = values.next();
+        if values.next().is_some() {
+            return Err(AuthError::Ambiguous(
+                "more than one Authorization header; send one set of credentials".into(),
+            ));
+        }
+        let authorization = first
+            .map(|v| v.to_str())
+            .transpose()
+            .map_err(|_| malformed("Authorization is not ASCII"))?;
+        self.authenticate(Credentials {
+            authorization,
+            dpop: &dpop,
+            method,
+            url,
+        })
+        .await
+    }
+
     /// `Ok(None)` for a request without credentials.
     pub async fn authenticate(
         &self,

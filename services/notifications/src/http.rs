@@ -16,7 +16,7 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use podplane_auth::{AuthError, Credentials};
+use podplane_auth::AuthError;
 use podplane_events::{ResourceEvent, ResourceEventKind};
 use podplane_solid::access::Requester;
 use podplane_solid::notify::{self, ChannelDescription, ChannelType, Subscription};
@@ -122,31 +122,10 @@ async fn identify(
     uri: &Uri,
     headers: &HeaderMap,
 ) -> NotifyResult<Option<Requester>> {
-    let dpop: Vec<&str> = headers
-        .get_all("dpop")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect();
-    let mut authorization = headers.get_all(header::AUTHORIZATION).iter();
-    let first = authorization.next();
-    if authorization.next().is_some() {
-        return Err(NotifyError::BadRequest(
-            "more than one Authorization header".into(),
-        ));
-    }
-    let authorization = first
-        .map(|v| v.to_str())
-        .transpose()
-        .map_err(|_| NotifyError::Unauthenticated("Authorization is not ASCII".into()))?;
     let url = format!("{}{}", state.config.base_url, uri.path());
     let found = state
         .verifier
-        .authenticate(Credentials {
-            authorization,
-            dpop: &dpop,
-            method: method.as_str(),
-            url: &url,
-        })
+        .authenticate_headers(headers, method.as_str(), &url)
         .await;
     match found {
         Ok(None) => Ok(None),
@@ -157,6 +136,7 @@ async fn identify(
             origin: None,
         })),
         Err(AuthError::Unavailable(m)) => Err(NotifyError::Unavailable(m)),
+        Err(AuthError::Ambiguous(m)) => Err(NotifyError::BadRequest(m)),
         Err(e) => Err(NotifyError::Unauthenticated(e.to_string())),
     }
 }

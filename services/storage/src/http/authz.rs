@@ -9,7 +9,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::AppState;
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method};
 use axum::response::Response;
-use podplane_auth::{AuthError, Credentials};
+use podplane_auth::AuthError;
 use podplane_solid::access::acp::{
     ACCESS_CONTROL_RESOURCE, ATTRIBUTE_REL, GRANT_REL, SUPPORTED_ATTRIBUTES,
 };
@@ -146,42 +146,12 @@ pub async fn identify(
     raw_path: &str,
     headers: &HeaderMap,
 ) -> ApiResult<Requester> {
-    let dpop: Vec<&str> = headers
-        .get_all("dpop")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect();
     // The URL as the client wrote it (htu is compared syntactically, without our path
     // canonicalisation), under the public base URL.
     let url = state.iri(raw_path);
-    // Two sets of credentials: which one would we believe? Neither.
-    if headers
-        .get_all(header::AUTHORIZATION)
-        .iter()
-        .nth(1)
-        .is_some()
-    {
-        return Err(ApiError::BadRequest(
-            "more than one Authorization header; send one set of credentials".into(),
-        ));
-    }
-    let authorization = match headers.get(header::AUTHORIZATION) {
-        None => None,
-        Some(v) => Some(v.to_str().map_err(|_| {
-            unauthenticated(
-                state,
-                Some(&AuthError::Malformed("Authorization is not ASCII".into())),
-            )
-        })?),
-    };
     let found = state
         .verifier
-        .authenticate(Credentials {
-            authorization,
-            dpop: &dpop,
-            method: method.as_str(),
-            url: &url,
-        })
+        .authenticate_headers(headers, method.as_str(), &url)
         .await;
     let origin = header_str(headers, header::ORIGIN).map(str::to_owned);
     match found {
@@ -193,6 +163,7 @@ pub async fn identify(
             origin,
         }),
         Err(AuthError::Unavailable(m)) => Err(ApiError::Store(StoreError::Unavailable(m))),
+        Err(AuthError::Ambiguous(m)) => Err(ApiError::BadRequest(m)),
         Err(e) => Err(unauthenticated(state, Some(&e))),
     }
 }
