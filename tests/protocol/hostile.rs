@@ -205,6 +205,54 @@ async fn writes_outside_any_pod_are_404_before_the_body_is_read() {
     assert_alive(base).await;
 }
 
+/// The answer to a refused write comes before its body; a client that sends the body anyway
+/// (as every client does) must still read that answer and keep its connection.
+#[tokio::test]
+async fn a_body_sent_after_an_early_refusal_is_read_and_the_connection_kept() {
+    let base = &shared().base;
+    let addr = base.trim_start_matches("http://");
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let len = 200_000;
+    let head = format!(
+        "PUT /no-such-pod/x HTTP/1.1\r\nHost: {addr}\r\nContent-Type: text/turtle\r\nContent-Length: {len}\r\n\r\n"
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    let first = read_response(&mut s).await;
+    assert!(first.starts_with("HTTP/1.1 404"), "{first}");
+    // Only now does the body go out, then a second request on the same connection.
+    s.write_all(&vec![b'#'; len]).await.unwrap();
+    let next = format!("GET /health/live HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+    s.write_all(next.as_bytes()).await.unwrap();
+    let second = read_response(&mut s).await;
+    assert!(second.starts_with("HTTP/1.1 200"), "{second:?}");
+}
+
+/// Reads one response with a `content-length` from a raw connection (empty if it closes).
+async fn read_response(s: &mut TcpStream) -> String {
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    let read = async {
+        while !buf.ends_with(b"\r\n\r\n") {
+            if s.read(&mut byte).await.unwrap_or(0) == 0 {
+                return;
+            }
+            buf.push(byte[0]);
+        }
+        let head = String::from_utf8_lossy(&buf).to_ascii_lowercase();
+        let len: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0);
+        let mut body = vec![0u8; len];
+        if s.read_exact(&mut body).await.is_ok() {
+            buf.extend_from_slice(&body);
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(10), read).await;
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
 #[tokio::test]
 async fn an_anonymous_upload_outside_any_pod_stores_nothing() {
     let server = Server::start(&[]);

@@ -7,6 +7,7 @@
 //!   keep-alive connection is closed after it (hyper runs the same timer while it waits for
 //!   the next request). A connection that sends nothing at all gets the same treatment.
 //! - A body-idle timeout: a request body that stops sending fails with 408.
+//! - A lingering read of bodies refused unread, so the client sees the answer (`linger`).
 //! - HTTP/2 keep-alive pings close connections whose peer is gone.
 //!
 //! Shutdown stops accepting, lets in-flight requests finish (bounded), then returns.
@@ -42,6 +43,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let service = tower::ServiceBuilder::new()
+        .map_request(crate::linger::request)
         .layer(RequestBodyTimeoutLayer::new(limits.body_idle_timeout))
         .service(router);
     let mut builder = auto::Builder::new(TokioExecutor::new());

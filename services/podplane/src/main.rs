@@ -6,6 +6,7 @@
 mod cli;
 mod distributed;
 mod embedded;
+mod linger;
 mod listener;
 mod notifications;
 mod runtime;
