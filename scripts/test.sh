@@ -20,6 +20,12 @@ if ! command -v npm >/dev/null 2>&1; then
     apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null
 fi
 
+# The Kafka TLS test terminates TLS with socat and makes its certificates with openssl.
+if ! command -v socat >/dev/null 2>&1 || ! command -v openssl >/dev/null 2>&1; then
+    echo "installing socat and openssl" >&2
+    apt-get update -qq && apt-get install -y -qq socat openssl >/dev/null
+fi
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"

@@ -288,7 +288,7 @@ async fn kafka_down_for_1000_writes_loses_no_event() {
     }
     // A broker of this test's own, so stopping it disturbs no other test.
     let broker = Broker::start();
-    podplane_events::ensure_topics(&broker.address, &[podplane_events::RESOURCE_TOPIC], 3)
+    podplane_events::ensure_topics(&broker.config(), &[podplane_events::RESOURCE_TOPIC])
         .await
         .unwrap();
     let via = Via {
@@ -323,8 +323,9 @@ async fn kafka_down_for_1000_writes_loses_no_event() {
     let (seen2, done2, expected) = (seen.clone(), done.clone(), versions.clone());
     let group = format!("faults-{}", std::process::id());
     let topics = [podplane_events::RESOURCE_TOPIC];
+    let kafka = broker.config();
     let consumer = podplane_events::consume(
-        &broker.address,
+        &kafka,
         &group,
         &topics,
         move |envelope| {
@@ -390,6 +391,14 @@ impl Broker {
             std::thread::sleep(Duration::from_millis(50));
         }
         Broker { address, child }
+    }
+
+    /// How a client of this broker is configured (plaintext, 3 partitions).
+    pub fn config(&self) -> podplane_events::KafkaConfig {
+        podplane_events::KafkaConfig {
+            partitions: 3,
+            ..podplane_events::KafkaConfig::plaintext(&self.address)
+        }
     }
 
     /// SIGSTOP: the broker stops answering but keeps its state, like a hung or partitioned one.

@@ -84,7 +84,7 @@ async fn webhooks_get_every_write_made_while_the_broker_was_down_once() {
         return;
     }
     let broker = Broker::start();
-    podplane_events::ensure_topics(&broker.address, &[podplane_events::RESOURCE_TOPIC], 3)
+    podplane_events::ensure_topics(&broker.config(), &[podplane_events::RESOURCE_TOPIC])
         .await
         .unwrap();
     let via = Via {

@@ -7,11 +7,11 @@
 //! (same event id) are skipped.
 
 use crate::bus::{EventBus, EventError};
+use crate::kafka_config::KafkaConfig;
 use crate::types::Envelope;
 use futures_util::StreamExt;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
-use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
@@ -33,9 +33,9 @@ pub struct KafkaBus {
 }
 
 impl KafkaBus {
-    pub fn connect(brokers: &str) -> Result<Self, EventError> {
-        let producer: FutureProducer = ClientConfig::new()
-            .set("bootstrap.servers", brokers)
+    pub fn connect(kafka: &KafkaConfig) -> Result<Self, EventError> {
+        let producer: FutureProducer = kafka
+            .client()
             .set("enable.idempotence", "true")
             .set("acks", "all")
             .set("message.timeout.ms", "10000")
@@ -67,19 +67,16 @@ impl EventBus for KafkaBus {
     }
 }
 
-/// Creates the topics that do not exist yet.
-pub async fn ensure_topics(
-    brokers: &str,
-    topics: &[&str],
-    partitions: i32,
-) -> Result<(), EventError> {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .create()
-        .map_err(unavailable)?;
+/// Creates the topics that do not exist yet (with the configured partitions and replication);
+/// topics that exist are kept as they are.
+pub async fn ensure_topics(kafka: &KafkaConfig, topics: &[&str]) -> Result<(), EventError> {
+    let admin: AdminClient<DefaultClientContext> = kafka.client().create().map_err(unavailable)?;
     let new: Vec<NewTopic> = topics
         .iter()
-        .map(|t| NewTopic::new(t, partitions, TopicReplication::Fixed(1)))
+        .map(|t| {
+            let replication = TopicReplication::Fixed(kafka.replication_factor);
+            NewTopic::new(t, kafka.partitions, replication)
+        })
         .collect();
     let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
     for result in admin
@@ -137,7 +134,7 @@ impl RecentIds {
 /// envelope's offset is committed after `handler` returned Ok; an envelope whose event id was
 /// already handled is skipped (and committed).
 pub async fn consume<F, Fut>(
-    brokers: &str,
+    kafka: &KafkaConfig,
     group: &str,
     topics: &[&str],
     mut handler: F,
@@ -147,8 +144,8 @@ where
     F: FnMut(Envelope) -> Fut,
     Fut: std::future::Future<Output = Result<(), EventError>>,
 {
-    let consumer: StreamConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
+    let consumer: StreamConsumer = kafka
+        .client()
         .set("group.id", group)
         .set("enable.auto.commit", "false")
         .set("auto.offset.reset", "earliest")
@@ -216,7 +213,7 @@ fn envelope_of(message: &rdkafka::message::BorrowedMessage<'_>) -> (Envelope, Op
 /// (each replica sees every event; a replica that starts late starts from now). `ready` is
 /// called once the starting offsets are fixed, so nothing published after it is missed.
 pub async fn tail<F>(
-    brokers: &str,
+    kafka: &KafkaConfig,
     topic: &str,
     mut handler: F,
     ready: impl FnOnce(),
@@ -226,8 +223,8 @@ where
     F: FnMut(Envelope),
 {
     use rdkafka::{Offset, TopicPartitionList};
-    let consumer: StreamConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
+    let consumer: StreamConsumer = kafka
+        .client()
         // Required by the client even without group membership; never joined or committed.
         .set("group.id", "podplane-tail")
         .set("enable.auto.commit", "false")

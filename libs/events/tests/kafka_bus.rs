@@ -4,9 +4,12 @@ use podplane_events::*;
 use std::sync::{Arc, Mutex};
 use uuid::Uuid;
 
-fn brokers() -> Option<String> {
+fn brokers() -> Option<KafkaConfig> {
     match std::env::var("PODPLANE_TEST_KAFKA") {
-        Ok(b) if !b.is_empty() => Some(b),
+        Ok(b) if !b.is_empty() => Some(KafkaConfig {
+            partitions: 3,
+            ..KafkaConfig::plaintext(b)
+        }),
         _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
             panic!("CI=true but PODPLANE_TEST_KAFKA is not set: the Kafka tests cannot run")
         }
@@ -30,9 +33,9 @@ fn envelope(topic: &str, key: &str, n: usize) -> Envelope {
 async fn kafka_bus_keeps_per_key_order_and_consumers_skip_redeliveries() {
     let Some(brokers) = brokers() else { return };
     let topic = format!("podplane.test.{}", Uuid::new_v4().simple());
-    ensure_topics(&brokers, &[&topic], 3).await.unwrap();
+    ensure_topics(&brokers, &[&topic]).await.unwrap();
     // Creating again is fine (services do it at every start).
-    ensure_topics(&brokers, &[&topic], 3).await.unwrap();
+    ensure_topics(&brokers, &[&topic]).await.unwrap();
 
     let bus = KafkaBus::connect(&brokers).unwrap();
     let mut sent = Vec::new();

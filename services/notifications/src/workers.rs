@@ -3,7 +3,7 @@
 //! ended or were deleted. Each worker runs until `stop` turns true.
 
 use crate::{hub, now_ms, webhook, State};
-use podplane_events::{consume, tail, EventError, InProcessBus, RESOURCE_TOPIC};
+use podplane_events::{consume, tail, EventError, InProcessBus, KafkaConfig, RESOURCE_TOPIC};
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -75,7 +75,7 @@ pub async fn webhooks_from_bus(state: State, bus: InProcessBus, stop: watch::Rec
 
 /// Distributed mode, sockets and streams: every partition of the resource topic from now on,
 /// outside any consumer group (every replica needs every event). Reconnects after failures.
-pub async fn hub_from_kafka(state: State, brokers: String, stop: watch::Receiver<bool>) {
+pub async fn hub_from_kafka(state: State, kafka: KafkaConfig, stop: watch::Receiver<bool>) {
     loop {
         // Events for this replica's connections are handed over in order, one at a time.
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
@@ -91,7 +91,7 @@ pub async fn hub_from_kafka(state: State, brokers: String, stop: watch::Receiver
         };
         let ready_state = state.clone();
         let result = tail(
-            &brokers,
+            &kafka,
             RESOURCE_TOPIC,
             |envelope| {
                 let _ = tx.send(envelope);
@@ -116,13 +116,13 @@ pub async fn hub_from_kafka(state: State, brokers: String, stop: watch::Receiver
 /// once; its offset is committed only after every delivery of it was settled.
 pub async fn webhooks_from_kafka(
     state: State,
-    brokers: String,
+    kafka: KafkaConfig,
     group: String,
     stop: watch::Receiver<bool>,
 ) {
     loop {
         let result = consume(
-            &brokers,
+            &kafka,
             &group,
             &[RESOURCE_TOPIC],
             |envelope| {

@@ -1,6 +1,7 @@
 //! Command-line flags, each with an environment fallback (ESS names where ESS has one).
 
 use clap::{Args, Parser, Subcommand};
+use podplane_events::{KafkaConfig, Sasl, SecurityProtocol, Tls};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -29,11 +30,41 @@ pub enum Command {
     /// Apply the storage database schema and exit (for operators who keep DDL credentials
     /// apart from the service's; start replicas with --no-migrate then).
     Migrate(DatabaseArgs),
+    /// Exit 0 when the local server answers its readiness check, 1 otherwise: the container
+    /// HEALTHCHECK of images that carry no shell or curl.
+    Healthcheck(HealthcheckArgs),
     /// Administer pods (offline, against the data directory or the database).
     Pod {
         #[command(subcommand)]
         command: PodCommand,
     },
+}
+
+#[derive(Args)]
+pub struct HealthcheckArgs {
+    /// URL to check (default: /health/ready on the port the service listens on).
+    pub url: Option<String>,
+    /// The service's listen address (the same setting the service reads).
+    #[arg(long, env = "PODPLANE_LISTEN", default_value = "127.0.0.1:3000")]
+    pub listen: SocketAddr,
+    /// Seconds to wait for the answer.
+    #[arg(long, default_value_t = 3)]
+    pub timeout_secs: u64,
+}
+
+impl HealthcheckArgs {
+    pub fn url(&self) -> String {
+        self.url.clone().unwrap_or_else(|| {
+            // A service bound to every interface is reached on loopback.
+            let ip = match self.listen.ip() {
+                ip if ip.is_unspecified() && ip.is_ipv4() => "127.0.0.1".to_owned(),
+                ip if ip.is_unspecified() => "[::1]".to_owned(),
+                std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+                std::net::IpAddr::V4(ip) => ip.to_string(),
+            };
+            format!("http://{ip}:{}/health/ready", self.listen.port())
+        })
+    }
 }
 
 /// Settings every HTTP-serving mode shares.
@@ -287,9 +318,8 @@ pub struct NotificationsArgs {
     /// Shared secret for the storage service's internal endpoints (the same on both).
     #[arg(long, env = "PODPLANE_INTERNAL_SECRET", hide_env_values = true)]
     pub internal_secret: String,
-    /// Kafka bootstrap servers (`host:port,host:port`).
-    #[arg(long, env = "KAFKA_BOOTSTRAP_SERVERS")]
-    pub kafka_bootstrap_servers: String,
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
     /// Consumer group of webhook delivery, shared by every replica (each event is delivered
     /// once per channel).
     #[arg(
@@ -298,9 +328,144 @@ pub struct NotificationsArgs {
         default_value = "podplane-notifications-webhooks"
     )]
     pub kafka_consumer_group: String,
-    /// Partitions of topics this service creates at start-up.
+}
+
+/// How a distributed service reaches Kafka. The environment names follow ESS's
+/// (`KAFKA_BOOTSTRAP_SERVERS`, ...); for Amazon MSK use `sasl_ssl` with SCRAM-SHA-512 (port
+/// 9096) or TLS alone (port 9094).
+#[derive(Args, Clone)]
+pub struct KafkaArgs {
+    /// Kafka bootstrap servers (`host:port,host:port`).
+    #[arg(long, env = "KAFKA_BOOTSTRAP_SERVERS")]
+    pub kafka_bootstrap_servers: String,
+    /// plaintext, ssl, sasl_plaintext or sasl_ssl (default: sasl_ssl when a SASL mechanism is
+    /// set, ssl when a CA bundle is set, plaintext otherwise).
+    #[arg(long, env = "KAFKA_SECURITY_PROTOCOL", value_parser = ["plaintext", "ssl", "sasl_plaintext", "sasl_ssl"])]
+    pub kafka_security_protocol: Option<String>,
+    /// PEM bundle of the CAs that sign the brokers' certificates (default: the system's).
+    #[arg(long, env = "KAFKA_SSL_CA_LOCATION")]
+    pub kafka_ssl_ca_location: Option<String>,
+    /// PEM client certificate, for brokers that authenticate clients by TLS.
+    #[arg(long, env = "KAFKA_SSL_CERTIFICATE_LOCATION")]
+    pub kafka_ssl_certificate_location: Option<String>,
+    /// PEM key of the client certificate.
+    #[arg(long, env = "KAFKA_SSL_KEY_LOCATION")]
+    pub kafka_ssl_key_location: Option<String>,
+    /// SASL mechanism: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER (tokens from an OIDC
+    /// token endpoint by client credentials).
+    #[arg(long, env = "KAFKA_SASL_MECHANISM", value_parser = ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"])]
+    pub kafka_sasl_mechanism: Option<String>,
+    /// SASL user name (PLAIN, SCRAM).
+    #[arg(long, env = "KAFKA_SASL_USERNAME")]
+    pub kafka_sasl_username: Option<String>,
+    /// SASL password (PLAIN, SCRAM).
+    #[arg(long, env = "KAFKA_SASL_PASSWORD", hide_env_values = true)]
+    pub kafka_sasl_password: Option<String>,
+    /// OAUTHBEARER: the OIDC token endpoint.
+    #[arg(long, env = "KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL")]
+    pub kafka_oauthbearer_token_endpoint_url: Option<String>,
+    /// OAUTHBEARER: client id at the token endpoint.
+    #[arg(long, env = "KAFKA_SASL_OAUTHBEARER_CLIENT_ID")]
+    pub kafka_oauthbearer_client_id: Option<String>,
+    /// OAUTHBEARER: client secret at the token endpoint.
+    #[arg(
+        long,
+        env = "KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET",
+        hide_env_values = true
+    )]
+    pub kafka_oauthbearer_client_secret: Option<String>,
+    /// OAUTHBEARER: scope to ask for.
+    #[arg(long, env = "KAFKA_SASL_OAUTHBEARER_SCOPE")]
+    pub kafka_oauthbearer_scope: Option<String>,
+    /// Further librdkafka properties, `key=value` (repeat the flag, or comma-separate in the
+    /// environment); they override the settings above.
+    #[arg(
+        long = "kafka-property",
+        env = "KAFKA_PROPERTIES",
+        value_delimiter = ','
+    )]
+    pub kafka_properties: Vec<String>,
+    /// Partitions of topics this service creates at start-up (when the broker does not
+    /// auto-create them; existing topics are kept as they are).
     #[arg(long, env = "PODPLANE_KAFKA_PARTITIONS", default_value_t = 6)]
     pub kafka_partitions: i32,
+    /// Replication factor of topics this service creates (-1: the broker's
+    /// default.replication.factor; use 3 on MSK across three zones).
+    #[arg(long, env = "PODPLANE_KAFKA_REPLICATION_FACTOR", default_value_t = -1, allow_negative_numbers = true)]
+    pub kafka_replication_factor: i32,
+}
+
+impl KafkaArgs {
+    /// The client configuration these flags describe, refusing incomplete or contradictory
+    /// combinations at start-up rather than at the first connection.
+    pub fn config(&self) -> anyhow::Result<KafkaConfig> {
+        let required = |value: &Option<String>, flag: &str| {
+            value.clone().ok_or_else(|| {
+                let mechanism = self.kafka_sasl_mechanism.as_deref().unwrap_or_default();
+                anyhow::anyhow!("--kafka-sasl-mechanism {mechanism} needs --{flag}")
+            })
+        };
+        let sasl = match self.kafka_sasl_mechanism.as_deref() {
+            None => None,
+            Some("PLAIN") => Some(Sasl::Plain {
+                username: required(&self.kafka_sasl_username, "kafka-sasl-username")?,
+                password: required(&self.kafka_sasl_password, "kafka-sasl-password")?,
+            }),
+            Some(m @ ("SCRAM-SHA-256" | "SCRAM-SHA-512")) => Some(Sasl::Scram {
+                sha512: m == "SCRAM-SHA-512",
+                username: required(&self.kafka_sasl_username, "kafka-sasl-username")?,
+                password: required(&self.kafka_sasl_password, "kafka-sasl-password")?,
+            }),
+            Some("OAUTHBEARER") => Some(Sasl::OauthbearerOidc {
+                token_endpoint: required(
+                    &self.kafka_oauthbearer_token_endpoint_url,
+                    "kafka-oauthbearer-token-endpoint-url",
+                )?,
+                client_id: required(
+                    &self.kafka_oauthbearer_client_id,
+                    "kafka-oauthbearer-client-id",
+                )?,
+                client_secret: required(
+                    &self.kafka_oauthbearer_client_secret,
+                    "kafka-oauthbearer-client-secret",
+                )?,
+                scope: self.kafka_oauthbearer_scope.clone(),
+            }),
+            Some(other) => anyhow::bail!("unsupported SASL mechanism {other}"),
+        };
+        let security_protocol = match self.kafka_security_protocol.as_deref() {
+            Some(p) => SecurityProtocol::parse(p)
+                .ok_or_else(|| anyhow::anyhow!("unknown Kafka security protocol {p}"))?,
+            None if sasl.is_some() => SecurityProtocol::SaslSsl,
+            None if self.kafka_ssl_ca_location.is_some() => SecurityProtocol::Ssl,
+            None => SecurityProtocol::Plaintext,
+        };
+        let properties = self
+            .kafka_properties
+            .iter()
+            .map(|p| match p.split_once('=') {
+                Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_owned(), v.to_owned())),
+                _ => Err(anyhow::anyhow!(
+                    "--kafka-property takes key=value, not {p:?}"
+                )),
+            })
+            .collect::<anyhow::Result<_>>()?;
+        let config = KafkaConfig {
+            bootstrap_servers: self.kafka_bootstrap_servers.clone(),
+            security_protocol,
+            tls: Tls {
+                ca_location: self.kafka_ssl_ca_location.clone(),
+                certificate_location: self.kafka_ssl_certificate_location.clone(),
+                key_location: self.kafka_ssl_key_location.clone(),
+            },
+            sasl,
+            properties,
+            partitions: self.kafka_partitions,
+            replication_factor: self.kafka_replication_factor,
+        };
+        config.validate()?;
+        Ok(config)
+    }
 }
 
 #[derive(Args, Clone)]
@@ -344,12 +509,8 @@ pub struct StorageArgs {
     /// Region (default: the AWS provider chain's, e.g. AWS_REGION).
     #[arg(long, env = "PODPLANE_S3_REGION")]
     pub s3_region: Option<String>,
-    /// Kafka bootstrap servers (`host:port,host:port`).
-    #[arg(long, env = "KAFKA_BOOTSTRAP_SERVERS")]
-    pub kafka_bootstrap_servers: String,
-    /// Partitions of topics this service creates at start-up.
-    #[arg(long, env = "PODPLANE_KAFKA_PARTITIONS", default_value_t = 6)]
-    pub kafka_partitions: i32,
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
     /// Public base URL of the notifications service, advertised in discovery (omit when
     /// none is deployed; behind one load balancer it is the same as --base-url).
     #[arg(long, env = "PODPLANE_NOTIFICATIONS_BASE_URL")]

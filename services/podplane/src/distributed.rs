@@ -60,14 +60,13 @@ pub async fn storage(args: StorageArgs) -> anyhow::Result<()> {
     };
     let state = runtime::storage_state(&args.http, peers, meta, blobs, replay)?;
 
-    let brokers = args.kafka_bootstrap_servers.clone();
-    let bus = Arc::new(KafkaBus::connect(&brokers)?);
-    let partitions = args.kafka_partitions;
+    let kafka = args.kafka.config()?;
+    let bus = Arc::new(KafkaBus::connect(&kafka)?);
     // Writes never wait for Kafka: the relay starts once the topics exist, and until then (or
     // during any broker outage) events wait in the outbox.
     let topics_ready = async move {
         loop {
-            match ensure_topics(&brokers, &[RESOURCE_TOPIC], partitions).await {
+            match ensure_topics(&kafka, &[RESOURCE_TOPIC]).await {
                 Ok(()) => return,
                 Err(e) => tracing::warn!(error = %e, "cannot create Kafka topics yet; retrying"),
             }
@@ -123,11 +122,10 @@ pub async fn notifications(args: NotificationsArgs) -> anyhow::Result<()> {
             Err(e) => return Err(e),
         }
     };
-    let brokers = args.kafka_bootstrap_servers.clone();
-    let partitions = args.kafka_partitions;
+    let kafka = args.kafka.config()?;
     // The topic must exist before its partitions can be tailed.
     loop {
-        match ensure_topics(&brokers, &[RESOURCE_TOPIC], partitions).await {
+        match ensure_topics(&kafka, &[RESOURCE_TOPIC]).await {
             Ok(()) => break,
             Err(e) => tracing::warn!(error = %e, "cannot create Kafka topics yet; retrying"),
         }
@@ -135,9 +133,9 @@ pub async fn notifications(args: NotificationsArgs) -> anyhow::Result<()> {
     }
     let mut workers = Workers::new();
     {
-        let (s, b) = (state.clone(), brokers.clone());
+        let (s, b) = (state.clone(), kafka.clone());
         workers.spawn(move |stop| podplane_notifications::workers::hub_from_kafka(s, b, stop));
-        let (s, b, g) = (state.clone(), brokers, args.kafka_consumer_group.clone());
+        let (s, b, g) = (state.clone(), kafka, args.kafka_consumer_group.clone());
         workers
             .spawn(move |stop| podplane_notifications::workers::webhooks_from_kafka(s, b, g, stop));
         let s = state.clone();
