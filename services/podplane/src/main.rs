@@ -25,6 +25,18 @@ fn main() -> anyhow::Result<()> {
         .block_on(run())
 }
 
+async fn healthcheck(args: &cli::HealthcheckArgs) -> anyhow::Result<()> {
+    let url = args.url();
+    let res = reqwest::Client::new()
+        .get(&url)
+        .timeout(std::time::Duration::from_secs(args.timeout_secs))
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("{url}: {e}"))?;
+    anyhow::ensure!(res.status().is_success(), "{url}: {}", res.status());
+    Ok(())
+}
+
 async fn run() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -38,6 +50,7 @@ async fn run() -> anyhow::Result<()> {
         Command::Storage(args) => distributed::storage(args).await,
         Command::Notifications(args) => distributed::notifications(args).await,
         Command::Migrate(args) => distributed::migrate(&args).await,
+        Command::Healthcheck(args) => healthcheck(&args).await,
         Command::Pod {
             command:
                 PodCommand::Create {
