@@ -46,6 +46,16 @@ bash scripts/fuzz.sh 2>&1 | tee -a "$log"
 echo "== interop: CSS as identity provider, Inrupt's libraries against podplane"
 # Its checks print "ok - ..." / "not ok - ..."; they count in the closing line below.
 PODPLANE_BIN=target/debug/podplane bash scripts/interop.sh 2>&1 | tee -a "$log"
+echo "== deployment manifests, validated offline (scripts/validate-manifests.sh)"
+bash scripts/validate-manifests.sh 2>&1 | tee -a "$log"
+echo "== the compose stack: images built here, two storage replicas behind HAProxy (scripts/stack.sh)"
+# Installs and starts Docker Engine if needed, builds every image from this run's binary
+# (nothing is pulled), brings the stack up, checks it through the load balancer, takes it
+# down and stops the daemon it started.
+trap 'bash scripts/stack.sh down >/dev/null 2>&1 || true; rm -f "$log"' EXIT
+PODPLANE_BIN=target/debug/podplane bash scripts/stack.sh up >/dev/null
+bash scripts/stack.sh smoke 2>&1 | tee -a "$log"
+bash scripts/stack.sh down
 # One closing line for the whole run (cargo's own last line is the doc-test summary of the
 # last crate, which usually counts zero).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }

@@ -3,10 +3,10 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-/// An RFC 9457 problem response.
+/// An RFC 9457 problem response. `type` is left out: absent, it means `about:blank` (RFC
+/// 9457 §3.1.1), and Inrupt's client treats an explicit `about:blank` as a specific type.
 pub fn problem(status: StatusCode, detail: &str) -> Response {
     let body = serde_json::json!({
-        "type": "about:blank",
         "title": status.canonical_reason().unwrap_or("Error"),
         "status": status.as_u16(),
         "detail": detail,
@@ -17,4 +17,25 @@ pub fn problem(status: StatusCode, detail: &str) -> Response {
         HeaderValue::from_static("application/problem+json"),
     );
     res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn problems_carry_status_title_detail_and_no_explicit_default_type() {
+        let res = problem(StatusCode::NOT_FOUND, "no resource at /x");
+        assert_eq!(res.status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            res.headers()[header::CONTENT_TYPE],
+            "application/problem+json"
+        );
+        let bytes = axum::body::to_bytes(res.into_body(), 4096).await.unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(body["status"], 404);
+        assert_eq!(body["title"], "Not Found");
+        assert_eq!(body["detail"], "no resource at /x");
+        assert!(body.get("type").is_none(), "{body}");
+    }
 }
