@@ -126,7 +126,7 @@ pub struct Server {
     notify_database: Option<String>,
 }
 
-fn free_addr() -> SocketAddr {
+pub fn free_addr() -> SocketAddr {
     let l = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
     l.local_addr().expect("local addr")
 }

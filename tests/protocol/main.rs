@@ -21,6 +21,7 @@ mod headers;
 mod hostile;
 mod notification_faults;
 mod notifications;
+mod operations;
 mod patch;
 mod preconditions;
 mod ranges;

@@ -14,6 +14,10 @@ use std::path::PathBuf;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Log lines as text or as one JSON object each (for log shippers: CloudWatch, Loki, ...).
+    /// Levels and targets come from PODPLANE_LOG (default info).
+    #[arg(long, global = true, env = "PODPLANE_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    pub log_format: String,
 }
 
 #[derive(Subcommand)]
