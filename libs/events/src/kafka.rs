@@ -15,8 +15,9 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use std::collections::{HashSet, VecDeque};
+use std::sync::RwLock;
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -27,25 +28,31 @@ fn unavailable(e: impl std::fmt::Display) -> EventError {
 }
 
 pub struct KafkaBus {
-    producer: FutureProducer,
+    kafka: KafkaConfig,
+    /// Replaced when it fails fatally (see [`EventBus::publish`]).
+    producer: RwLock<FutureProducer>,
     /// How long one publish may wait for the broker before the relay backs off and retries.
     timeout: Duration,
 }
 
 impl KafkaBus {
     pub fn connect(kafka: &KafkaConfig) -> Result<Self, EventError> {
-        let producer: FutureProducer = kafka
-            .client()
-            .set("enable.idempotence", "true")
-            .set("acks", "all")
-            .set("message.timeout.ms", "10000")
-            .create()
-            .map_err(unavailable)?;
         Ok(Self {
-            producer,
+            kafka: kafka.clone(),
+            producer: RwLock::new(new_producer(kafka)?),
             timeout: Duration::from_secs(10),
         })
     }
+}
+
+fn new_producer(kafka: &KafkaConfig) -> Result<FutureProducer, EventError> {
+    kafka
+        .client()
+        .set("enable.idempotence", "true")
+        .set("acks", "all")
+        .set("message.timeout.ms", "10000")
+        .create()
+        .map_err(unavailable)
 }
 
 #[async_trait::async_trait]
@@ -59,11 +66,24 @@ impl EventBus for KafkaBus {
                 key: EVENT_ID_HEADER,
                 value: Some(&id),
             }));
-        self.producer
-            .send(record, self.timeout)
-            .await
-            .map(|_| ())
-            .map_err(|(e, _)| unavailable(e))
+        let producer = self.producer.read().map_err(unavailable)?.clone();
+        let Err((e, _)) = producer.send(record, self.timeout).await else {
+            return Ok(());
+        };
+        // An idempotent producer whose broker lost its state (a restarted broker, a lost
+        // partition leader) either fails fatally or waits forever for a producer id the broker
+        // no longer grants, so every later message fails or times out: without a new producer
+        // the outbox would never drain. During a plain outage a new one costs nothing more.
+        // Its successor may resend what the broker already has; consumers drop such
+        // duplicates by event id.
+        let timed_out = e.rdkafka_error_code() == Some(RDKafkaErrorCode::MessageTimedOut);
+        if timed_out || producer.client().fatal_error().is_some() {
+            let fresh = new_producer(&self.kafka)?;
+            if let Ok(mut current) = self.producer.write() {
+                *current = fresh;
+            }
+        }
+        Err(unavailable(e))
     }
 }
 
@@ -208,13 +228,19 @@ fn envelope_of(message: &rdkafka::message::BorrowedMessage<'_>) -> (Envelope, Op
     (envelope, id)
 }
 
-/// Reads every partition of `topic` from its current end onwards, outside any consumer
-/// group, until `stop` resolves: what a process that pushes to connections it holds needs
-/// (each replica sees every event; a replica that starts late starts from now). `ready` is
-/// called once the starting offsets are fixed, so nothing published after it is missed.
+/// Where a [`tail`] has got to: the next offset of each partition it has read.
+pub type TailPositions = std::collections::HashMap<i32, i64>;
+
+/// Reads every partition of `topic` outside any consumer group, until `stop` resolves: what a
+/// process that pushes to connections it holds needs (each replica sees every event). A
+/// partition starts where `positions` says (so a tail restarted after a broker outage misses
+/// nothing published meanwhile) or, the first time, at its current end (a replica that
+/// starts late starts from now); `positions` follows what was read. `ready` is called once
+/// the starting offsets are fixed, so nothing published after it is missed.
 pub async fn tail<F>(
     kafka: &KafkaConfig,
     topic: &str,
+    positions: &mut TailPositions,
     mut handler: F,
     ready: impl FnOnce(),
     stop: impl std::future::Future<Output = ()>,
@@ -248,11 +274,18 @@ where
     }
     let mut assignment = TopicPartitionList::new();
     for p in partitions {
-        let (_, high) = consumer
-            .fetch_watermarks(topic, p, timeout)
-            .map_err(unavailable)?;
+        let start = match positions.get(&p) {
+            Some(next) => *next,
+            None => {
+                let (_, high) = consumer
+                    .fetch_watermarks(topic, p, timeout)
+                    .map_err(unavailable)?;
+                positions.insert(p, high);
+                high
+            }
+        };
         assignment
-            .add_partition_offset(topic, p, Offset::Offset(high))
+            .add_partition_offset(topic, p, Offset::Offset(start))
             .map_err(unavailable)?;
     }
     consumer.assign(&assignment).map_err(unavailable)?;
@@ -263,7 +296,11 @@ where
         tokio::select! {
             _ = &mut stop => return Ok(()),
             m = stream.next() => match m {
-                Some(m) => handler(envelope_of(&m.map_err(unavailable)?).0),
+                Some(m) => {
+                    let m = m.map_err(unavailable)?;
+                    positions.insert(m.partition(), m.offset() + 1);
+                    handler(envelope_of(&m).0);
+                }
                 None => return Ok(()),
             },
         }

@@ -11,6 +11,6 @@ mod kafka_config;
 mod types;
 
 pub use bus::{EventBus, EventError, InProcessBus};
-pub use kafka::{consume, ensure_topics, tail, KafkaBus};
+pub use kafka::{consume, ensure_topics, tail, KafkaBus, TailPositions};
 pub use kafka_config::{KafkaConfig, KafkaConfigError, Sasl, SecurityProtocol, Tls};
 pub use types::{Envelope, ResourceEvent, ResourceEventKind, RESOURCE_TOPIC};

@@ -4,32 +4,15 @@
 //! SASL (SCRAM, OAUTHBEARER) cannot be tested this way: no Kafka-protocol broker that runs
 //! here speaks it; `kafka_config`'s unit tests cover how those settings reach the client.
 
+mod common;
+
+use common::*;
 use podplane_events::*;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use uuid::Uuid;
-
-fn enabled() -> bool {
-    match std::env::var("PODPLANE_TEST_KAFKA") {
-        Ok(b) if !b.is_empty() => true,
-        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("CI=true but PODPLANE_TEST_KAFKA is not set: the Kafka tests cannot run")
-        }
-        _ => {
-            eprintln!("SKIPPED: Kafka TLS test (set PODPLANE_TEST_KAFKA or run scripts/test.sh)");
-            false
-        }
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
 
 fn run(cmd: &mut Command) {
     let out = cmd.output().expect("run openssl");
@@ -99,35 +82,11 @@ fn certificates(dir: &Path) {
     }
 }
 
-struct Processes(Vec<Child>);
-
-impl Drop for Processes {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
 /// A broker reachable only through TLS that requires a client certificate. Returns the TLS
 /// address.
 fn tls_broker(dir: &Path) -> (String, Processes) {
     let (plain, tls) = (free_port(), free_port());
-    let tansu = std::env::var("HOME")
-        .map(|h| format!("{h}/.cargo/bin/tansu"))
-        .unwrap_or_else(|_| "tansu".into());
-    let broker = Command::new(tansu)
-        .args(["broker", "--storage-engine", "memory://tansu/"])
-        .args(["--listener-url", &format!("tcp://127.0.0.1:{plain}")])
-        .args([
-            "--advertised-listener-url",
-            &format!("tcp://127.0.0.1:{tls}"),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start tansu (scripts/dev-services.sh up kafka installs it)");
+    let broker = tansu(plain, tls);
     let d = |f: &str| dir.join(f).display().to_string();
     let terminator = Command::new("socat")
         .arg(format!(
@@ -142,14 +101,7 @@ fn tls_broker(dir: &Path) -> (String, Processes) {
         .spawn()
         .expect("start socat (scripts/test.sh installs it)");
     let processes = Processes(vec![broker, terminator]);
-    for port in [plain, tls] {
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
+    wait_for_port(tls);
     (format!("127.0.0.1:{tls}"), processes)
 }
 
@@ -177,7 +129,7 @@ fn tls_config(address: &str, dir: &Path, client_certificate: bool) -> KafkaConfi
 
 #[tokio::test]
 async fn kafka_over_mutual_tls_produces_and_consumes_and_refuses_a_client_without_a_certificate() {
-    if !enabled() {
+    if !enabled("Kafka TLS test") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -3,7 +3,9 @@
 //! ended or were deleted. Each worker runs until `stop` turns true.
 
 use crate::{hub, now_ms, webhook, State};
-use podplane_events::{consume, tail, EventError, InProcessBus, KafkaConfig, RESOURCE_TOPIC};
+use podplane_events::{
+    consume, tail, EventError, InProcessBus, KafkaConfig, TailPositions, RESOURCE_TOPIC,
+};
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -76,6 +78,8 @@ pub async fn webhooks_from_bus(state: State, bus: InProcessBus, stop: watch::Rec
 /// Distributed mode, sockets and streams: every partition of the resource topic from now on,
 /// outside any consumer group (every replica needs every event). Reconnects after failures.
 pub async fn hub_from_kafka(state: State, kafka: KafkaConfig, stop: watch::Receiver<bool>) {
+    // Kept across reconnections: after an outage the tail resumes where it stopped.
+    let mut positions = TailPositions::new();
     loop {
         // Events for this replica's connections are handed over in order, one at a time.
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
@@ -93,6 +97,7 @@ pub async fn hub_from_kafka(state: State, kafka: KafkaConfig, stop: watch::Recei
         let result = tail(
             &kafka,
             RESOURCE_TOPIC,
+            &mut positions,
             |envelope| {
                 let _ = tx.send(envelope);
             },
