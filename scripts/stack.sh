@@ -46,6 +46,12 @@ mkdir -p "$STATE"
 export PATH="$HOME/.cargo/bin:$PATH"
 export COMPOSE_PROJECT_NAME="${COMPOSE_PROJECT_NAME:-podplane}"
 export COMPOSE_FILE="${COMPOSE_FILE:-$ROOT/compose.yaml}"
+# PODPLANE_STACK_TEST=1: the stack the tests use, with a test identity provider
+# (docker/compose/test.yaml) serving what the test writes into PODPLANE_STACK_IDP_DIR.
+if [ "${PODPLANE_STACK_TEST:-}" = 1 ]; then
+    export PODPLANE_STACK_IDP_DIR="${PODPLANE_STACK_IDP_DIR:-$STATE/idp}"
+    export COMPOSE_FILE="$ROOT/compose.yaml:$ROOT/docker/compose/test.yaml"
+fi
 export PODPLANE_HTTP_PORT="${PODPLANE_HTTP_PORT:-8080}"
 CRATE_VERSION=$(sed -n '/^\[workspace.package\]/,/^\[/s/^version *= *"\(.*\)"/\1/p' Cargo.toml)
 export PODPLANE_VERSION="${PODPLANE_VERSION:-$CRATE_VERSION}"
@@ -354,6 +360,27 @@ exports() {
     # The host as the containers see it (e.g. for a test identity provider or webhook
     # receiver the services must reach).
     echo "export PODPLANE_STACK_GATEWAY=$(gateway_ip)"
+    if [ -n "${PODPLANE_STACK_IDP_DIR:-}" ]; then
+        echo "export PODPLANE_STACK_TEST=1 PODPLANE_STACK_IDP_DIR=$PODPLANE_STACK_IDP_DIR"
+    fi
+}
+
+# The test provider's HAProxy needs a configuration before it starts; the test replaces it
+# (and restarts the service) once it has made its keys.
+idp_placeholder() {
+    [ -n "${PODPLANE_STACK_IDP_DIR:-}" ] || return 0
+    mkdir -p "$PODPLANE_STACK_IDP_DIR"
+    [ -f "$PODPLANE_STACK_IDP_DIR/haproxy.cfg" ] && return 0
+    cat >"$PODPLANE_STACK_IDP_DIR/haproxy.cfg" <<'CFG'
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend idp
+    bind :8000
+    http-request return status 503
+CFG
 }
 
 up() {
@@ -369,6 +396,7 @@ up() {
     log "images built in $(since "$t0") s:"
     image_sizes
     t0=$(now)
+    idp_placeholder
     # --no-build: the images are ours, built above. `up` keeps what runs and is healthy.
     compose up -d --no-build >&2
     wait_healthy "$t0"
@@ -455,6 +483,9 @@ case "$cmd" in
     down) down ;;
     status) status ;;
     smoke) smoke ;;
+    # Any compose command against the stack, with the compose program and files `up` used
+    # (the stack tests kill, stop and start services through this).
+    compose) docker_client; compose_cmd; compose "$@" ;;
     config) install_tools; compose_cmd; compose config -q && log "compose.yaml is valid (${COMPOSE[*]})" ;;
-    *) die "usage: $0 up | smoke | status | down | config" ;;
+    *) die "usage: $0 up | smoke | status | down | config | compose ARGS..." ;;
 esac

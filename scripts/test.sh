@@ -53,8 +53,13 @@ echo "== the compose stack: images built here, two storage replicas behind HAPro
 # (nothing is pulled), brings the stack up, checks it through the load balancer, takes it
 # down and stops the daemon it started.
 trap 'bash scripts/stack.sh down >/dev/null 2>&1 || true; rm -f "$log"' EXIT
-PODPLANE_BIN=target/debug/podplane bash scripts/stack.sh up >/dev/null
+# (An assignment, so a failed `up` stops the run.)
+stack_env=$(PODPLANE_STACK_TEST=1 PODPLANE_BIN=target/debug/podplane bash scripts/stack.sh up)
+eval "$stack_env"
 bash scripts/stack.sh smoke 2>&1 | tee -a "$log"
+# Through the load balancer with a DPoP client: writes while a storage replica is killed,
+# notifications of writes made while the broker was stopped for 30 s (tests/protocol/stack.rs).
+PODPLANE_STACK_REQUIRED=1 cargo test --locked -p podplane --test protocol stack:: 2>&1 | tee -a "$log"
 bash scripts/stack.sh down
 # One closing line for the whole run (cargo's own last line is the doc-test summary of the
 # last crate, which usually counts zero).

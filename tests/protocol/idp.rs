@@ -112,6 +112,54 @@ impl Idp {
         }
     }
 
+    /// A provider at `issuer` that this process does not serve: its documents
+    /// ([`Idp::documents`]) are served by someone else (the compose stack's test provider).
+    pub fn offline(issuer: &str) -> Idp {
+        let (key, mut jwk) = p256_key();
+        let kid = uuid::Uuid::new_v4().to_string();
+        jwk.common.key_id = Some(kid.clone());
+        Idp {
+            issuer: issuer.trim_end_matches('/').to_owned(),
+            signing: Mutex::new((Arc::new(key), kid)),
+            jwks: Arc::new(Mutex::new(json!({ "keys": [jwk.clone()] }))),
+            jwk,
+            profiles: Arc::default(),
+        }
+    }
+
+    /// Every document this provider serves, as (path, content type, body).
+    pub fn documents(&self) -> Vec<(String, &'static str, String)> {
+        let discovery = json!({
+            "issuer": self.issuer,
+            "jwks_uri": format!("{}/jwks", self.issuer),
+            "scopes_supported": ["openid", "webid"],
+        });
+        let mut docs = vec![
+            (
+                "/.well-known/openid-configuration".to_owned(),
+                "application/json",
+                discovery.to_string(),
+            ),
+            (
+                "/jwks".to_owned(),
+                "application/json",
+                self.jwks.lock().unwrap().to_string(),
+            ),
+        ];
+        let profiles = self.profiles.lock().unwrap();
+        for (name, issuers) in &profiles.issuers {
+            docs.push((
+                format!("/people/{name}"),
+                "text/turtle",
+                profile_turtle(issuers),
+            ));
+        }
+        for (name, doc) in &profiles.docs {
+            docs.push((format!("/docs/{name}"), "text/turtle", doc.clone()));
+        }
+        docs
+    }
+
     /// A WebID whose profile lists this provider as its issuer.
     pub fn webid(&self, name: &str) -> String {
         self.webid_listing(name, &[&self.issuer.clone()])
@@ -192,20 +240,23 @@ async fn profile(State(s): State<Shared>, Path(name): Path<String>) -> impl Into
             [(header::CONTENT_TYPE, "text/plain")],
             String::new(),
         ),
-        Some(list) => {
-            let objects: Vec<String> = list.iter().map(|i| format!("<{i}>")).collect();
-            let mut body = "@prefix solid: <http://www.w3.org/ns/solid/terms#>.\n<#me> a <http://xmlns.com/foaf/0.1/Person>".to_owned();
-            if !objects.is_empty() {
-                body.push_str(&format!("; solid:oidcIssuer {}", objects.join(", ")));
-            }
-            body.push_str(".\n");
-            (
-                axum::http::StatusCode::OK,
-                [(header::CONTENT_TYPE, "text/turtle")],
-                body,
-            )
-        }
+        Some(list) => (
+            axum::http::StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/turtle")],
+            profile_turtle(&list),
+        ),
     }
+}
+
+/// A WebID profile document listing `issuers`.
+fn profile_turtle(issuers: &[String]) -> String {
+    let objects: Vec<String> = issuers.iter().map(|i| format!("<{i}>")).collect();
+    let mut body = "@prefix solid: <http://www.w3.org/ns/solid/terms#>.\n<#me> a <http://xmlns.com/foaf/0.1/Person>".to_owned();
+    if !objects.is_empty() {
+        body.push_str(&format!("; solid:oidcIssuer {}", objects.join(", ")));
+    }
+    body.push_str(".\n");
+    body
 }
 
 async fn document(State(s): State<Shared>, Path(name): Path<String>) -> impl IntoResponse {

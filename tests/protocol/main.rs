@@ -27,3 +27,4 @@ mod preconditions;
 mod ranges;
 mod replicas;
 mod representations;
+mod stack;
