@@ -29,8 +29,9 @@ fn unavailable(e: impl std::fmt::Display) -> EventError {
 
 pub struct KafkaBus {
     kafka: KafkaConfig,
-    /// Replaced when it fails fatally (see [`EventBus::publish`]).
-    producer: RwLock<FutureProducer>,
+    /// Replaced when the broker stops serving it (see [`EventBus::publish`]); the number
+    /// counts replacements, so the failures of one batch replace it once.
+    producer: RwLock<(u64, FutureProducer)>,
     /// How long one publish may wait for the broker before the relay backs off and retries.
     timeout: Duration,
 }
@@ -39,7 +40,7 @@ impl KafkaBus {
     pub fn connect(kafka: &KafkaConfig) -> Result<Self, EventError> {
         Ok(Self {
             kafka: kafka.clone(),
-            producer: RwLock::new(new_producer(kafka)?),
+            producer: RwLock::new((0, new_producer(kafka)?)),
             timeout: Duration::from_secs(10),
         })
     }
@@ -66,7 +67,7 @@ impl EventBus for KafkaBus {
                 key: EVENT_ID_HEADER,
                 value: Some(&id),
             }));
-        let producer = self.producer.read().map_err(unavailable)?.clone();
+        let (generation, producer) = self.producer.read().map_err(unavailable)?.clone();
         let Err((e, _)) = producer.send(record, self.timeout).await else {
             return Ok(());
         };
@@ -78,9 +79,9 @@ impl EventBus for KafkaBus {
         // duplicates by event id.
         let timed_out = e.rdkafka_error_code() == Some(RDKafkaErrorCode::MessageTimedOut);
         if timed_out || producer.client().fatal_error().is_some() {
-            let fresh = new_producer(&self.kafka)?;
-            if let Ok(mut current) = self.producer.write() {
-                *current = fresh;
+            let mut current = self.producer.write().map_err(unavailable)?;
+            if current.0 == generation {
+                *current = (generation + 1, new_producer(&self.kafka)?);
             }
         }
         Err(unavailable(e))
