@@ -8,6 +8,8 @@
 #
 # Usage: scripts/dev-services.sh up [postgres|kafka|s3 ...]   start (all by default); prints
 #                                                           `export` lines for the tests
+#        scripts/dev-services.sh install [kafka|s3 ...]     only build the binaries (for
+#                                                           scripts/stack.sh's images)
 #        scripts/dev-services.sh down                       stop what this script started
 #        scripts/dev-services.sh status                     what is reachable
 # State (logs, pids, Garage data) lives in $PODPLANE_DEV_DIR (default ./.dev-services).
@@ -141,7 +143,17 @@ case "$cmd" in
             esac
         done
         ;;
+    install)
+        [ $# -eq 0 ] && set -- kafka s3
+        for s in "$@"; do
+            case "$s" in
+                kafka) install_tansu ;;
+                s3) install_garage ;;
+                *) log "unknown service $s"; exit 2 ;;
+            esac
+        done
+        ;;
     down) down ;;
     status) status ;;
-    *) log "usage: $0 up [postgres|kafka|s3 ...] | down | status"; exit 2 ;;
+    *) log "usage: $0 up [postgres|kafka|s3 ...] | install [kafka|s3 ...] | down | status"; exit 2 ;;
 esac

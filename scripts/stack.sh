@@ -227,9 +227,18 @@ EOF
     log "imported $BASE_IMAGE"
 }
 
+# A stand-in that is one host-built binary (~/.cargo/bin/NAME, stripped) in the image of
+# docker/standins/NAME, tagged IMAGE.
+binary_standin() { # image name
+    local ctx="$STATE/build/$2"
+    rm -rf "$ctx" && mkdir -p "$ctx"
+    cp "docker/standins/$2/Dockerfile" "$ctx/"
+    strip -o "$ctx/$2" "$(command -v "$2")"
+    build -q -t "$1" "$ctx" >/dev/null
+}
+
 # Stand-ins for the third-party images, tagged with the names compose.yaml uses.
 standins() {
-    local ctx="$STATE/build"
     if ours "$POSTGRES_IMAGE"; then
         build -q -t "$POSTGRES_IMAGE" docker/standins/postgres >/dev/null
     fi
@@ -237,34 +246,14 @@ standins() {
         build -q -t "$LB_IMAGE" docker/standins/haproxy >/dev/null
     fi
     if ours "$S3_IMAGE"; then
-        install_garage
-        rm -rf "$ctx/garage" && mkdir -p "$ctx/garage"
-        cp docker/standins/garage/Dockerfile "$ctx/garage/"
-        strip -o "$ctx/garage/garage" "$(command -v garage)"
-        build -q -t "$S3_IMAGE" "$ctx/garage" >/dev/null
+        bash scripts/dev-services.sh install s3
+        binary_standin "$S3_IMAGE" garage
     fi
     if ours "$KAFKA_IMAGE"; then
-        install_tansu
-        rm -rf "$ctx/tansu" && mkdir -p "$ctx/tansu"
-        cp docker/standins/tansu/Dockerfile "$ctx/tansu/"
-        strip -o "$ctx/tansu/tansu" "$(command -v tansu)"
-        build -q -t "$KAFKA_IMAGE" "$ctx/tansu" >/dev/null
+        bash scripts/dev-services.sh install kafka
+        binary_standin "$KAFKA_IMAGE" tansu
     fi
     log "stand-ins ready: $POSTGRES_IMAGE $S3_IMAGE $KAFKA_IMAGE $LB_IMAGE"
-}
-
-# The same recipes (and version checks) as scripts/dev-services.sh: nothing to do when the
-# binaries are already there.
-install_tansu() {
-    tansu --version 2>/dev/null | grep -q '^tansu 0.6.0$' && return 0
-    log "building Tansu 0.6.0 (once; a few minutes)"
-    CARGO_PROFILE_DEV_DEBUG=0 cargo install --locked --debug tansu@0.6.0 --features dynostore >&2
-}
-install_garage() {
-    garage --version 2>/dev/null | grep -q 'cargo:2.5.0 .*lmdb' && return 0
-    log "building Garage 2.5.0 (once; a few minutes)"
-    CARGO_PROFILE_DEV_DEBUG=0 cargo install --locked --debug garage@2.5.0 \
-        --no-default-features --features bundled-libs,lmdb >&2
 }
 
 podplane_bin() {
