@@ -282,15 +282,9 @@ impl Drop for PrivatePostgres {
 
 #[tokio::test]
 async fn kafka_down_for_1000_writes_loses_no_event() {
-    if std::env::var("PODPLANE_TEST_MODE").as_deref() != Ok("distributed") {
-        eprintln!("SKIPPED: this test needs distributed mode (PODPLANE_TEST_MODE=distributed)");
+    let Some(broker) = Broker::of_this_test().await else {
         return;
-    }
-    // A broker of this test's own, so stopping it disturbs no other test.
-    let broker = Broker::start();
-    podplane_events::ensure_topics(&broker.config(), &[podplane_events::RESOURCE_TOPIC])
-        .await
-        .unwrap();
+    };
     let via = Via {
         kafka: Some(broker.address.clone()),
         ..Via::default()
@@ -391,6 +385,20 @@ impl Broker {
             std::thread::sleep(Duration::from_millis(50));
         }
         Broker { address, child }
+    }
+
+    /// In distributed mode, a broker of the calling test's own (so stopping it disturbs no
+    /// other test) holding podplane's topic; elsewhere `None`, and the test is skipped.
+    pub async fn of_this_test() -> Option<Broker> {
+        if std::env::var("PODPLANE_TEST_MODE").as_deref() != Ok("distributed") {
+            eprintln!("SKIPPED: this test needs distributed mode (PODPLANE_TEST_MODE=distributed)");
+            return None;
+        }
+        let broker = Broker::start();
+        podplane_events::ensure_topics(&broker.config(), &[podplane_events::RESOURCE_TOPIC])
+            .await
+            .unwrap();
+        Some(broker)
     }
 
     /// How a client of this broker is configured (plaintext, 3 partitions).

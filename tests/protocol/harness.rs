@@ -493,7 +493,7 @@ fn now_nanos() -> u128 {
         .unwrap_or(0)
 }
 
-fn wait_ready(addr: SocketAddr) {
+pub fn wait_ready(addr: SocketAddr) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
         if let Ok(mut s) = TcpStream::connect(addr) {

@@ -79,14 +79,9 @@ async fn collect_adds(
 
 #[tokio::test]
 async fn webhooks_get_every_write_made_while_the_broker_was_down_once() {
-    if std::env::var("PODPLANE_TEST_MODE").as_deref() != Ok("distributed") {
-        eprintln!("SKIPPED: this test needs distributed mode (PODPLANE_TEST_MODE=distributed)");
+    let Some(broker) = Broker::of_this_test().await else {
         return;
-    }
-    let broker = Broker::start();
-    podplane_events::ensure_topics(&broker.config(), &[podplane_events::RESOURCE_TOPIC])
-        .await
-        .unwrap();
+    };
     let via = Via {
         kafka: Some(broker.address.clone()),
         notifications: 2,

@@ -25,16 +25,7 @@ async fn json_logs_are_one_object_per_line_and_sigterm_exits_cleanly() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start podplane");
-    let base = format!("http://{addr}");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let ready = client().get(format!("{base}/health/ready")).send().await;
-        if ready.is_ok_and(|r| r.status() == 200) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the server did not become ready");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_ready(addr);
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
