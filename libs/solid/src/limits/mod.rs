@@ -202,6 +202,12 @@ mod tests {
             "[(".repeat(100)
         );
         check_patch(doc.as_bytes(), 10, &limits()).unwrap();
+        // Escaped punctuation in a local name, as Turtle serialisers write it.
+        let escaped = format!(
+            "@prefix p: <http://x/>.\np:s p:a{} 1 .\n",
+            "\\(".repeat(100)
+        );
+        check_turtle_depth(escaped.as_bytes(), &limits()).unwrap();
         let json = format!("{{\"k\": \"{}\"}}", "[{\\\"".repeat(100));
         check_json_depth(json.as_bytes(), 2).unwrap();
     }

@@ -142,10 +142,7 @@ impl<'a> Scan<'a> {
                     i + 1
                 }
                 _ if is_name_byte(b) => {
-                    let end = i + body[i..]
-                        .iter()
-                        .position(|&c| !is_name_byte(c))
-                        .unwrap_or(body.len() - i);
+                    let end = name_span_end(body, i);
                     // A name never ends with '.': that dot ends the statement.
                     let mut name_end = end;
                     while name_end > i + 1 && body[name_end - 1] == b'.' {
@@ -224,6 +221,21 @@ impl<'a> Scan<'a> {
         };
         self.term(len)
     }
+}
+
+/// Where the prefixed name (or keyword) starting at `start` ends. A local name may escape
+/// punctuation (`p:a\(b`, as serialisers write it): the escaped byte is part of the name, not
+/// a bracket.
+fn name_span_end(body: &[u8], start: usize) -> usize {
+    let mut i = start;
+    while i < body.len() {
+        match body[i] {
+            b'\\' => i = (i + 2).min(body.len()),
+            c if is_name_byte(c) => i += 1,
+            _ => break,
+        }
+    }
+    i
 }
 
 fn is_name_byte(b: u8) -> bool {
