@@ -49,10 +49,24 @@ up_postgres() {
     echo "export PODPLANE_TEST_PG_URL=$PG_URL"
 }
 
+# Features: dynostore for the tests' in-memory broker (memory://), libsql for the compose
+# stack's broker (sqlite:// on a volume; see compose.yaml for why not s3://).
+TANSU_FEATURES=dynostore,libsql
+tansu_installed() {
+    tansu --version 2>/dev/null | grep -q '^tansu 0.6.0$' || return 1
+    python3 - "$TANSU_FEATURES" <<'PY'
+import json, os, sys
+installs = json.load(open(os.path.expanduser("~/.cargo/.crates2.json")))["installs"]
+wanted = set(sys.argv[1].split(","))
+sys.exit(0 if any(k.startswith("tansu 0.6.0 ") and wanted <= set(v["features"])
+                  for k, v in installs.items()) else 1)
+PY
+}
 install_tansu() {
-    tansu --version 2>/dev/null | grep -q '^tansu 0.6.0$' && return 0
+    tansu_installed 2>/dev/null && return 0
     log "building Tansu 0.6.0 (once; a few minutes)"
-    CARGO_PROFILE_DEV_DEBUG=0 cargo install --locked --debug tansu@0.6.0 --features dynostore >&2
+    CARGO_PROFILE_DEV_DEBUG=0 cargo install --locked --debug tansu@0.6.0 \
+        --features "$TANSU_FEATURES" >&2
 }
 kafka_ready() { tansu topic list --broker "tcp://$KAFKA"; }
 up_kafka() {

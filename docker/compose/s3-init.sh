@@ -15,7 +15,7 @@ PORT="${GARAGE_ADMIN_PORT:-3903}"
 TOKEN="${GARAGE_ADMIN_TOKEN:?GARAGE_ADMIN_TOKEN is required}"
 KEY="${AWS_ACCESS_KEY_ID:?AWS_ACCESS_KEY_ID is required}"
 SECRET="${AWS_SECRET_ACCESS_KEY:?AWS_SECRET_ACCESS_KEY is required}"
-BUCKETS="${S3_BUCKETS:-podplane tansu}"
+BUCKETS="${S3_BUCKETS:-podplane}"
 
 T0=$(date +%s%N)
 log() { echo "s3-init: [$(( ($(date +%s%N) - T0) / 1000000 )) ms] $*" >&2; }

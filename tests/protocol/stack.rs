@@ -1,5 +1,5 @@
 //! The compose stack (`compose.yaml`: two storage replicas and notifications behind HAProxy,
-//! PostgreSQL, Garage, Tansu), black-box through the load balancer's published port, with a
+//! PostgreSQL, Garage, Tansu on SQLite), black-box through the load balancer's published port, with a
 //! real DPoP client whose identity provider the services reach inside the stack. Runs only
 //! when `scripts/stack.sh up` (with `PODPLANE_STACK_TEST=1`) exported the stack's address;
 //! scripts/test.sh does that and sets `PODPLANE_STACK_REQUIRED=1` so it cannot be skipped.
@@ -50,19 +50,45 @@ fn stack() -> Option<Stack> {
 /// A compose command against the stack, through scripts/stack.sh (it knows which compose
 /// program and files the stack was brought up with).
 fn compose(args: &[&str]) -> String {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let out = Command::new("bash")
-        .arg(root.join("scripts/stack.sh"))
-        .arg("compose")
-        .args(args)
-        .output()
-        .expect("run scripts/stack.sh compose");
+    let out = run_compose(args).expect("run scripts/stack.sh compose");
     assert!(
         out.status.success(),
         "compose {args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn run_compose(args: &[&str]) -> std::io::Result<std::process::Output> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    Command::new("bash")
+        .arg(root.join("scripts/stack.sh"))
+        .arg("compose")
+        .args(args)
+        .output()
+}
+
+/// When the test fails, the services' recent logs go to its output: the stack is taken down
+/// right after, and its logs with it.
+struct LogsOnFailure;
+
+impl Drop for LogsOnFailure {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            return;
+        }
+        let services = ["kafka", "storage-1", "storage-2", "notifications"];
+        let mut args = vec!["logs", "--no-color", "--timestamps", "--tail", "200"];
+        args.extend(services);
+        match run_compose(&args) {
+            Ok(out) => eprintln!(
+                "--- the stack's logs ---\n{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+            Err(e) => eprintln!("cannot read the stack's logs: {e}"),
+        }
+    }
 }
 
 async fn compose_async(args: &'static [&'static str]) -> String {
@@ -117,6 +143,7 @@ async fn stack_serves_a_dpop_client_and_survives_a_killed_replica_and_a_stopped_
     let Some(stack) = stack() else {
         return;
     };
+    let _logs = LogsOnFailure;
     let idp = Idp::offline(ISSUER);
     let alice = idp.agent("alice");
     publish(&idp, &stack.idp_dir);
