@@ -309,6 +309,10 @@ async fn kafka_down_for_1000_writes_loses_no_event() {
             versions.entry(url).or_default().push(header(&res, "etag"));
         }
     }
+    // The relay's lag shows on /metrics: the backlog and the age of its oldest event.
+    let replica = format!("http://{}", server.replicas[0]);
+    let lagging = |pending: f64, age: f64| pending >= 1000.0 && age > 0.0;
+    wait_for_backlog(&replica, "1000 events waiting", lagging).await;
     broker.resume();
 
     // Every write's event arrives, per resource in write order, none lost.
@@ -351,6 +355,33 @@ async fn kafka_down_for_1000_writes_loses_no_event() {
     let seen = seen.lock().unwrap().clone();
     assert_eq!(seen.values().map(Vec::len).sum::<usize>(), 1000);
     assert_eq!(seen, versions);
+    let drained = |pending: f64, age: f64| pending == 0.0 && age == 0.0;
+    wait_for_backlog(&replica, "the backlog drained", drained).await;
+}
+
+/// Polls a replica's outbox gauges until `wanted(pending, oldest age)` holds (they are
+/// sampled every 5 s).
+async fn wait_for_backlog(replica: &str, what: &str, wanted: impl Fn(f64, f64) -> bool) {
+    let gauge = |body: &str, name: &str| {
+        body.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse::<f64>().ok())
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let body = text(get(&format!("{replica}/metrics")).await).await;
+        let pending = gauge(&body, "podplane_outbox_pending");
+        let age = gauge(&body, "podplane_outbox_oldest_age_seconds");
+        if let (Some(pending), Some(age)) = (pending, age) {
+            if wanted(pending, age) {
+                return;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what}: pending {pending:?}, oldest age {age:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }
 
 /// A Tansu broker (from scripts/dev-services.sh's install) on a port of its own.

@@ -67,6 +67,8 @@ pub struct Via {
     /// Notifications replicas to run beside the storage replicas (distributed mode; embedded
     /// mode always serves notifications).
     pub notifications: usize,
+    /// Environment variables for every process (e.g. the `OTEL_*` set).
+    pub env: Vec<(String, String)>,
 }
 
 /// The shared secret between the test's services.
@@ -124,6 +126,7 @@ pub struct Server {
     pub notify_replicas: Vec<SocketAddr>,
     notify_children: Mutex<Vec<Child>>,
     notify_database: Option<String>,
+    env: Vec<(String, String)>,
 }
 
 pub fn free_addr() -> SocketAddr {
@@ -183,7 +186,7 @@ impl Server {
         Some(Server::start_with(via, extra))
     }
 
-    fn start_with(via: &Via, extra: &[&str]) -> Server {
+    pub fn start_with(via: &Via, extra: &[&str]) -> Server {
         let n = SERVERS.fetch_add(1, Ordering::SeqCst);
         let (backing, replicas) = match infra() {
             None => (
@@ -245,6 +248,7 @@ impl Server {
             backing,
             children: Mutex::new(Vec::new()),
             extra: extra.iter().map(|s| s.to_string()).collect(),
+            env: via.env.clone(),
             notify_base,
             notify_replicas,
             notify_children: Mutex::new(Vec::new()),
@@ -252,6 +256,14 @@ impl Server {
         };
         server.spawn();
         server
+    }
+
+    /// The broker the services use (distributed mode).
+    pub fn kafka(&self) -> Option<&str> {
+        match &self.backing {
+            Backing::Distributed { kafka, .. } => Some(kafka),
+            Backing::Disk { .. } => None,
+        }
     }
 
     pub fn is_distributed(&self) -> bool {
@@ -300,6 +312,7 @@ impl Server {
             *e != "--no-private-fetch-for-tests" && !(distributed && is_notify_flag(e))
         }))
         .env("PODPLANE_LOG", "warn")
+        .envs(self.env.iter().cloned())
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit());
@@ -337,6 +350,7 @@ impl Server {
             .args(["--allow-private-fetch", "--exit-on-stdin-eof"])
             .args(self.extra.iter().filter(|e| is_notify_flag(e)))
             .env("PODPLANE_LOG", "warn")
+            .envs(self.env.iter().cloned())
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit());

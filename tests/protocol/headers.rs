@@ -735,4 +735,13 @@ async fn metrics_endpoint_counts_requests_in_prometheus_format() {
         body.contains("podplane_http_request_duration_seconds_bucket"),
         "{body}"
     );
+    // State figures, sampled from the first seconds on: the database pool and the outbox.
+    for gauge in [
+        "podplane_db_pool_connections{service=\"storage\",state=\"idle\"}",
+        "podplane_db_pool_connections{service=\"storage\",state=\"in_use\"}",
+        "podplane_outbox_pending ",
+        "podplane_outbox_oldest_age_seconds ",
+    ] {
+        assert!(body.contains(gauge), "no {gauge} in:\n{body}");
+    }
 }

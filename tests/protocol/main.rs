@@ -28,3 +28,4 @@ mod ranges;
 mod replicas;
 mod representations;
 mod stack;
+mod telemetry;

@@ -57,6 +57,7 @@ mod tests {
             topic: "t".into(),
             key: "k".into(),
             payload: b"{}".to_vec(),
+            traceparent: Some("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".into()),
         };
         bus.publish(&env).await.unwrap();
         assert_eq!(rx.recv().await.unwrap(), env);

@@ -22,6 +22,9 @@ use std::time::Duration;
 use uuid::Uuid;
 
 const EVENT_ID_HEADER: &str = "podplane-event-id";
+/// The W3C trace context header, under its HTTP name (as OpenTelemetry's Kafka
+/// instrumentations name it).
+const TRACEPARENT_HEADER: &str = "traceparent";
 
 fn unavailable(e: impl std::fmt::Display) -> EventError {
     EventError::Unavailable(e.to_string())
@@ -60,13 +63,20 @@ fn new_producer(kafka: &KafkaConfig) -> Result<FutureProducer, EventError> {
 impl EventBus for KafkaBus {
     async fn publish(&self, envelope: &Envelope) -> Result<(), EventError> {
         let id = envelope.id.to_string();
+        let mut headers = OwnedHeaders::new().insert(Header {
+            key: EVENT_ID_HEADER,
+            value: Some(&id),
+        });
+        if let Some(traceparent) = &envelope.traceparent {
+            headers = headers.insert(Header {
+                key: TRACEPARENT_HEADER,
+                value: Some(traceparent),
+            });
+        }
         let record = FutureRecord::to(&envelope.topic)
             .key(&envelope.key)
             .payload(&envelope.payload)
-            .headers(OwnedHeaders::new().insert(Header {
-                key: EVENT_ID_HEADER,
-                value: Some(&id),
-            }));
+            .headers(headers);
         let (generation, producer) = self.producer.read().map_err(unavailable)?.clone();
         let Err((e, _)) = producer.send(record, self.timeout).await else {
             return Ok(());
@@ -208,15 +218,13 @@ where
 
 /// The envelope an rdkafka message carries, and its event id when it has one.
 fn envelope_of(message: &rdkafka::message::BorrowedMessage<'_>) -> (Envelope, Option<Uuid>) {
-    let id = message
-        .headers()
-        .and_then(|h| {
-            h.iter()
-                .find(|h| h.key == EVENT_ID_HEADER)
-                .and_then(|h| h.value)
-        })
-        .and_then(|v| std::str::from_utf8(v).ok())
-        .and_then(|v| Uuid::parse_str(v).ok());
+    let header = |name: &str| {
+        message
+            .headers()
+            .and_then(|h| h.iter().find(|h| h.key == name).and_then(|h| h.value))
+            .and_then(|v| std::str::from_utf8(v).ok())
+    };
+    let id = header(EVENT_ID_HEADER).and_then(|v| Uuid::parse_str(v).ok());
     let envelope = Envelope {
         id: id.unwrap_or_else(Uuid::nil),
         topic: message.topic().to_owned(),
@@ -225,6 +233,7 @@ fn envelope_of(message: &rdkafka::message::BorrowedMessage<'_>) -> (Envelope, Op
             .map(|k| String::from_utf8_lossy(k).into_owned())
             .unwrap_or_default(),
         payload: message.payload().map(<[u8]>::to_vec).unwrap_or_default(),
+        traceparent: header(TRACEPARENT_HEADER).map(str::to_owned),
     };
     (envelope, id)
 }

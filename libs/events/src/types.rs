@@ -55,17 +55,21 @@ impl ResourceEvent {
             topic: RESOURCE_TOPIC.to_owned(),
             key,
             payload: serde_json::to_vec(self).unwrap_or_default(),
+            traceparent: None,
         }
     }
 }
 
-/// What travels on a bus: an id for de-duplication, a topic, a partition key, JSON bytes.
+/// What travels on a bus: an id for de-duplication, a topic, a partition key, JSON bytes,
+/// and the W3C trace context of the request that caused it (a Kafka message header), so a
+/// consumer's work joins that request's trace.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Envelope {
     pub id: Uuid,
     pub topic: String,
     pub key: String,
     pub payload: Vec<u8>,
+    pub traceparent: Option<String>,
 }
 
 #[cfg(test)]

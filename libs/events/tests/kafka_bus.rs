@@ -26,6 +26,10 @@ fn envelope(topic: &str, key: &str, n: usize) -> Envelope {
         topic: topic.into(),
         key: key.into(),
         payload: n.to_string().into_bytes(),
+        // Every other one carries a trace context, which must arrive as it was sent.
+        traceparent: n
+            .is_multiple_of(2)
+            .then(|| format!("00-{:032x}-b7ad6b7169203331-01", n + 1)),
     }
 }
 
@@ -88,5 +92,6 @@ async fn kafka_bus_keeps_per_key_order_and_consumers_skip_redeliveries() {
             .collect();
         assert_eq!(order, expected, "order of key {key}");
     }
-    assert!(got.iter().all(|e| sent.iter().any(|s| s.id == e.id)));
+    // Each arrives whole: id, key, payload and trace context as sent.
+    assert!(got.iter().all(|e| sent.contains(e)), "{got:?}");
 }

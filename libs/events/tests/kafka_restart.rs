@@ -26,6 +26,7 @@ async fn publishing_recovers_after_the_broker_lost_the_producers_state() {
         topic: topic.clone(),
         key: "k".into(),
         payload: vec![n],
+        traceparent: None,
     };
     ensure_topics(&kafka, &[&topic]).await.unwrap();
     let bus = KafkaBus::connect(&kafka).unwrap();

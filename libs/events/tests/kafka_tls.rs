@@ -144,6 +144,7 @@ async fn kafka_over_mutual_tls_produces_and_consumes_and_refuses_a_client_withou
         topic: topic.clone(),
         key: "k".into(),
         payload: b"over tls".to_vec(),
+        traceparent: None,
     };
     bus.publish(&sent).await.unwrap();
 

@@ -151,4 +151,10 @@ impl MetadataStore for CachedMetadataStore {
     async fn outbox_batch(&self, limit: u32) -> Result<Option<Box<dyn OutboxBatch>>, StoreError> {
         self.inner.outbox_batch(limit).await
     }
+    async fn outbox_backlog(&self) -> Result<OutboxBacklog, StoreError> {
+        self.inner.outbox_backlog().await
+    }
+    fn pool_stats(&self) -> PoolStats {
+        self.inner.pool_stats()
+    }
 }

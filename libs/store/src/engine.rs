@@ -103,8 +103,13 @@ impl Events<'_> {
     }
 
     async fn flush(self, tx: &mut impl WriteTx, now: i64) -> Result<(), StoreError> {
+        // Every store call runs inside the span of the request that made it; its trace goes
+        // with the events, so the consumers' spans join it.
+        let traceparent = podplane_telemetry::trace::current_traceparent();
         for e in &self.out {
-            tx.enqueue(&e.envelope(), now).await?;
+            let mut envelope = e.envelope();
+            envelope.traceparent.clone_from(&traceparent);
+            tx.enqueue(&envelope, now).await?;
         }
         Ok(())
     }

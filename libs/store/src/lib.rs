@@ -26,8 +26,8 @@ pub use cache::CachedMetadataStore;
 pub use error::StoreError;
 pub use gc::collect_garbage;
 pub use meta::{
-    AccessKind, ChildRow, Content, DeleteRequest, Kind, MetadataStore, NewPod, OutboxBatch, Pod,
-    Resource, WriteRequest,
+    AccessKind, ChildRow, Content, DeleteRequest, Kind, MetadataStore, NewPod, OutboxBacklog,
+    OutboxBatch, Pod, PoolStats, Resource, WriteRequest, BACKLOG_COUNT_CAP,
 };
 pub use outbox::{relay_batch, run_relay};
 pub use pg::{PgMetadataStore, PgSettings};
@@ -37,11 +37,12 @@ pub use sqlite::SqliteMetadataStore;
 /// Runs a store operation to completion on its own task. Request handlers are cancelled when a
 /// client disconnects; a transaction cancelled half-way could leave its pooled connection in
 /// an unknown state (sqlx then refuses to begin on it), so every mutation runs detached and the
-/// caller only waits for it.
+/// caller only waits for it. It stays in the caller's span, so the events it queues carry the
+/// request's trace.
 pub(crate) async fn detached<T: Send + 'static>(
     operation: impl std::future::Future<Output = Result<T, StoreError>> + Send + 'static,
 ) -> Result<T, StoreError> {
-    tokio::spawn(operation)
+    tokio::spawn(tracing::Instrument::in_current_span(operation))
         .await
         .map_err(|e| StoreError::Unavailable(format!("store task failed: {e}")))?
 }

@@ -165,11 +165,31 @@ pub trait MetadataStore: Send + Sync + 'static {
     /// Unsent outbox rows, oldest first, as (row id, envelope): a read-only look at the
     /// backlog.
     async fn outbox_pending(&self, limit: u32) -> Result<Vec<(i64, Envelope)>, StoreError>;
+    /// How far the relay is behind: unsent events (counted up to [`BACKLOG_COUNT_CAP`], so a
+    /// long broker outage does not make the count itself slow) and when the oldest was queued.
+    async fn outbox_backlog(&self) -> Result<OutboxBacklog, StoreError>;
+    /// The connection pool's current size and idle connections (all pools of the engine).
+    fn pool_stats(&self) -> PoolStats;
     /// Takes the relay lease and returns up to `limit` unsent events, oldest first; `None`
     /// while another relay (another replica) holds the lease. Only one relay publishes at a
     /// time, which keeps the bus in commit order. The lease ends when the batch is completed
     /// or dropped; rows not marked sent are published again by the next lease holder.
     async fn outbox_batch(&self, limit: u32) -> Result<Option<Box<dyn OutboxBatch>>, StoreError>;
+}
+
+/// Counting unsent events stops here.
+pub const BACKLOG_COUNT_CAP: i64 = 100_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OutboxBacklog {
+    pub pending: i64,
+    pub oldest_created_ms: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PoolStats {
+    pub size: u32,
+    pub idle: u32,
 }
 
 /// Events leased to one relay.

@@ -197,13 +197,14 @@ impl WriteTx for PgTx {
 
     async fn enqueue(&mut self, env: &Envelope, now: i64) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO outbox (event_id, topic, key, payload, created_ms) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO outbox (event_id, topic, key, payload, created_ms, traceparent) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(env.id.to_string())
         .bind(&env.topic)
         .bind(&env.key)
         .bind(&env.payload)
         .bind(now)
+        .bind(&env.traceparent)
         .execute(&mut *self.0)
         .await?;
         Ok(())
@@ -376,12 +377,33 @@ impl MetadataStore for PgMetadataStore {
 
     async fn outbox_pending(&self, limit: u32) -> Result<Vec<(i64, Envelope)>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, event_id, topic, key, payload FROM outbox WHERE sent_ms IS NULL ORDER BY id LIMIT $1",
+            "SELECT id, event_id, topic, key, payload, traceparent FROM outbox WHERE sent_ms IS NULL ORDER BY id LIMIT $1",
         )
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(crate::rows::envelope).collect()
+    }
+
+    async fn outbox_backlog(&self) -> Result<OutboxBacklog, StoreError> {
+        let (pending, oldest_created_ms): (i64, Option<i64>) = sqlx::query_as(
+            "SELECT count(*), min(created_ms) FROM \
+             (SELECT created_ms FROM outbox WHERE sent_ms IS NULL ORDER BY id LIMIT $1) unsent",
+        )
+        .bind(BACKLOG_COUNT_CAP)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(OutboxBacklog {
+            pending,
+            oldest_created_ms,
+        })
+    }
+
+    fn pool_stats(&self) -> PoolStats {
+        PoolStats {
+            size: self.pool.size(),
+            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+        }
     }
 
     async fn outbox_batch(&self, limit: u32) -> Result<Option<Box<dyn OutboxBatch>>, StoreError> {
@@ -394,7 +416,7 @@ impl MetadataStore for PgMetadataStore {
             return Ok(None);
         }
         let rows = sqlx::query(
-            "SELECT id, event_id, topic, key, payload FROM outbox WHERE sent_ms IS NULL ORDER BY id LIMIT $1",
+            "SELECT id, event_id, topic, key, payload, traceparent FROM outbox WHERE sent_ms IS NULL ORDER BY id LIMIT $1",
         )
         .bind(i64::from(limit))
         .fetch_all(&mut *tx)

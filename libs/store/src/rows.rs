@@ -89,6 +89,7 @@ where
     for<'r> Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
     for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
     for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> Option<String>: Decode<'r, R::Database> + Type<R::Database>,
 {
     let id: String = get(row, "event_id")?;
     Ok((
@@ -98,6 +99,7 @@ where
             topic: get(row, "topic")?,
             key: get(row, "key")?,
             payload: get(row, "payload")?,
+            traceparent: get(row, "traceparent")?,
         },
     ))
 }

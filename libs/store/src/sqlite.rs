@@ -157,13 +157,14 @@ impl WriteTx for SqliteTx {
 
     async fn enqueue(&mut self, env: &Envelope, now: i64) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO outbox (event_id, topic, key, payload, created_ms) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO outbox (event_id, topic, key, payload, created_ms, traceparent) VALUES (?, ?, ?, ?, ?, ?)",
         )
         .bind(env.id.to_string())
         .bind(&env.topic)
         .bind(&env.key)
         .bind(&env.payload)
         .bind(now)
+        .bind(&env.traceparent)
         .execute(&mut *self.0)
         .await?;
         Ok(())
@@ -349,12 +350,34 @@ impl MetadataStore for SqliteMetadataStore {
 
     async fn outbox_pending(&self, limit: u32) -> Result<Vec<(i64, Envelope)>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, event_id, topic, key, payload FROM outbox WHERE sent_ms IS NULL ORDER BY id LIMIT ?",
+            "SELECT id, event_id, topic, key, payload, traceparent FROM outbox WHERE sent_ms IS NULL ORDER BY id LIMIT ?",
         )
         .bind(i64::from(limit))
         .fetch_all(&self.read)
         .await?;
         rows.iter().map(crate::rows::envelope).collect()
+    }
+
+    async fn outbox_backlog(&self) -> Result<OutboxBacklog, StoreError> {
+        let (pending, oldest_created_ms): (i64, Option<i64>) = sqlx::query_as(
+            "SELECT count(*), min(created_ms) FROM \
+             (SELECT created_ms FROM outbox WHERE sent_ms IS NULL ORDER BY id LIMIT ?) unsent",
+        )
+        .bind(BACKLOG_COUNT_CAP)
+        .fetch_one(&self.read)
+        .await?;
+        Ok(OutboxBacklog {
+            pending,
+            oldest_created_ms,
+        })
+    }
+
+    fn pool_stats(&self) -> PoolStats {
+        let idle = |p: &SqlitePool| u32::try_from(p.num_idle()).unwrap_or(u32::MAX);
+        PoolStats {
+            size: self.read.size() + self.write.size(),
+            idle: idle(&self.read) + idle(&self.write),
+        }
     }
 
     async fn outbox_batch(&self, limit: u32) -> Result<Option<Box<dyn OutboxBatch>>, StoreError> {

@@ -230,6 +230,9 @@ async fn outbox_is_drained_in_order(store: &dyn MetadataStore) {
     assert!(!ids.is_empty());
     assert!(ids.windows(2).all(|w| w[0] < w[1]));
     assert_eq!(store.outbox_pending(10_000).await.unwrap().len(), ids.len());
+    let backlog = store.outbox_backlog().await.unwrap();
+    assert_eq!(backlog.pending, ids.len() as i64);
+    assert!(backlog.oldest_created_ms.is_some_and(|ms| ms > 0));
     // Only a prefix went out: the rest stays for the next batch, in order.
     batch.complete(&ids[..1]).await.unwrap();
     let rest: Vec<i64> = store
@@ -244,6 +247,12 @@ async fn outbox_is_drained_in_order(store: &dyn MetadataStore) {
     let again: Vec<i64> = batch.events().iter().map(|(id, _)| *id).collect();
     batch.complete(&again).await.unwrap();
     assert!(store.outbox_pending(10_000).await.unwrap().is_empty());
+    assert_eq!(
+        store.outbox_backlog().await.unwrap(),
+        OutboxBacklog::default(),
+        "nothing unsent, no age"
+    );
+    assert!(store.pool_stats().size >= 1);
 }
 
 async fn pods(store: &dyn MetadataStore) {

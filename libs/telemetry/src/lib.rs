@@ -1,9 +1,12 @@
-//! What every podplane service shares at its HTTP edge: Prometheus metrics (`/metrics`), the
-//! HTTP request metrics middleware, CORS and RFC 9457 problem bodies. It owns metric names; it must not know about any service's
-//! domain beyond the counters services record through the `metrics` facade.
+//! What every podplane service shares at its edges: logs and traces ([`logs`], [`trace`]),
+//! Prometheus metrics (`/metrics`), the HTTP request metrics and trace middleware, CORS and
+//! RFC 9457 problem bodies. It owns metric names; it must not know about any service's domain
+//! beyond the counters services record through the `metrics` facade.
 
 pub mod cors;
+pub mod logs;
 mod problem;
+pub mod trace;
 
 pub use problem::problem;
 
@@ -14,6 +17,7 @@ use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use std::sync::OnceLock;
 use std::time::Instant;
+use tracing::Instrument;
 
 pub const HTTP_REQUESTS: &str = "podplane_http_requests_total";
 pub const HTTP_DURATION: &str = "podplane_http_request_duration_seconds";
@@ -23,6 +27,19 @@ pub const CONNECTIONS_OPEN: &str = "podplane_connections_open";
 pub const CONNECTIONS_REFUSED: &str = "podplane_connections_refused_total";
 /// Requests refused by a configured limit, labelled by which (`limit`).
 pub const LIMIT_REFUSALS: &str = "podplane_limit_refusals_total";
+/// Database connections, labelled by `service` and `state` (`idle`, `in_use`) (gauge).
+pub const DB_POOL_CONNECTIONS: &str = "podplane_db_pool_connections";
+/// Events committed but not yet published by the outbox relay (gauge; counted up to 100 000).
+pub const OUTBOX_PENDING: &str = "podplane_outbox_pending";
+/// Age of the oldest unpublished event, 0 when none is waiting (gauge): the relay's lag.
+pub const OUTBOX_OLDEST_AGE: &str = "podplane_outbox_oldest_age_seconds";
+
+/// Sets the pool gauges of `service` from its pool's size and idle connections.
+pub fn record_pool(service: &'static str, size: u32, idle: u32) {
+    metrics::gauge!(DB_POOL_CONNECTIONS, "service" => service, "state" => "idle").set(idle);
+    let in_use = size.saturating_sub(idle);
+    metrics::gauge!(DB_POOL_CONNECTIONS, "service" => service, "state" => "in_use").set(in_use);
+}
 
 /// Installs the process-wide Prometheus recorder once and returns its handle (later calls
 /// return the same handle; a process has one recorder).
@@ -55,6 +72,36 @@ pub async fn record_http(req: Request, next: Next) -> Response {
     let status = res.status().as_u16().to_string();
     metrics::counter!(HTTP_REQUESTS, "method" => method.clone(), "status" => status, "route" => route).increment(1);
     metrics::histogram!(HTTP_DURATION, "method" => method).record(started.elapsed().as_secs_f64());
+    res
+}
+
+/// One server span per request, continuing the caller's trace (`traceparent`), when tracing
+/// is on. It wraps every other layer, so errors mapped to problems inside it (and caught
+/// panics) can name the trace.
+pub async fn trace_http(req: Request, next: Next) -> Response {
+    if !trace::enabled() {
+        return next.run(req).await;
+    }
+    let method = req.method().as_str().to_owned();
+    let span = tracing::info_span!(
+        "request",
+        otel.name = %format_args!("{method} {}", route_of(req.uri().path())),
+        otel.kind = "server",
+        otel.status_code = tracing::field::Empty,
+        http.request.method = %method,
+        url.path = %req.uri().path(),
+        http.response.status_code = tracing::field::Empty,
+    );
+    let parent = req
+        .headers()
+        .get(trace::TRACEPARENT)
+        .and_then(|v| v.to_str().ok());
+    trace::continue_trace(&span, parent);
+    let res = next.run(req).instrument(span.clone()).await;
+    span.record("http.response.status_code", res.status().as_u16());
+    if res.status().is_server_error() {
+        span.record("otel.status_code", "ERROR");
+    }
     res
 }
 

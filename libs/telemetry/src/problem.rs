@@ -5,12 +5,19 @@ use axum::response::{IntoResponse, Response};
 
 /// An RFC 9457 problem response. `type` is left out: absent, it means `about:blank` (RFC
 /// 9457 §3.1.1), and Inrupt's client treats an explicit `about:blank` as a specific type.
+/// A server error names its occurrence by the request's trace (when tracing is on), so an
+/// operator handed the body finds the trace and the logs of what went wrong.
 pub fn problem(status: StatusCode, detail: &str) -> Response {
-    let body = serde_json::json!({
+    let mut body = serde_json::json!({
         "title": status.canonical_reason().unwrap_or("Error"),
         "status": status.as_u16(),
         "detail": detail,
     });
+    if status.is_server_error() {
+        if let Some(trace_id) = crate::trace::current_trace_id() {
+            body["instance"] = format!("urn:podplane:trace:{trace_id}").into();
+        }
+    }
     let mut res = (status, body.to_string()).into_response();
     res.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -8,6 +8,7 @@ use futures_util::StreamExt;
 use podplane_events::{Envelope, ResourceEvent, ResourceEventKind};
 use podplane_solid::access::Requester;
 use podplane_solid::notify::{self, Change};
+use podplane_telemetry::trace::consumer_span;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -187,15 +188,17 @@ const CONCURRENT_CHECKS: usize = 16;
 pub async fn dispatch(state: &State, envelopes: &[Envelope]) {
     let events: Vec<ResourceEvent> = envelopes
         .iter()
-        .filter_map(
-            |e| match serde_json::from_slice::<ResourceEvent>(&e.payload) {
+        .filter_map(|e| {
+            let id = e.id.to_string();
+            let _received = consumer_span(&e.topic, &id, e.traceparent.as_deref()).entered();
+            match serde_json::from_slice::<ResourceEvent>(&e.payload) {
                 Ok(event) => Some(event),
                 Err(_) => {
-                    tracing::warn!(id = %e.id, "skipping an event that is not a resource event");
+                    tracing::warn!(id, "skipping an event that is not a resource event");
                     None
                 }
-            },
-        )
+            }
+        })
         .collect();
     // Who listens to what, decided under the lock; access is asked without it.
     let mut questions: HashSet<(Requester, String)> = HashSet::new();

@@ -367,6 +367,12 @@ impl ChannelStore {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
+
+    /// Sets the pool gauges of /metrics.
+    pub fn record_pool(&self) {
+        let idle = u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX);
+        podplane_telemetry::record_pool("notifications", self.pool.size(), idle);
+    }
 }
 
 #[async_trait::async_trait]

@@ -10,13 +10,21 @@ use crate::store::{Channel, DeliveryStatus};
 use crate::{now_ms, State};
 use podplane_events::{Envelope, ResourceEvent};
 use podplane_solid::notify::{self, ChannelType, MESSAGE_MEDIA_TYPE};
+use podplane_telemetry::trace::consumer_span;
+use tracing::Instrument;
 
 pub const DELIVERED: &str = "podplane_webhook_deliveries_total";
 
-/// Delivers one event to the webhook channels on its topics. Errs only when the
-/// notifications database cannot be reached (nothing was settled: the event must be seen
-/// again).
+/// Delivers one event to the webhook channels on its topics, in a span of the trace that
+/// produced the event. Errs only when the notifications database cannot be reached (nothing
+/// was settled: the event must be seen again).
 pub async fn deliver(state: &State, envelope: &Envelope) -> NotifyResult<()> {
+    let id = envelope.id.to_string();
+    let span = consumer_span(&envelope.topic, &id, envelope.traceparent.as_deref());
+    deliver_in_span(state, envelope).instrument(span).await
+}
+
+async fn deliver_in_span(state: &State, envelope: &Envelope) -> NotifyResult<()> {
     let Ok(event) = serde_json::from_slice::<ResourceEvent>(&envelope.payload) else {
         return Ok(());
     };

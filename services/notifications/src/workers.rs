@@ -152,7 +152,8 @@ pub async fn webhooks_from_kafka(
 }
 
 /// Every `interval`: closes connections whose channel ended or was deleted (by its owner on
-/// any replica), and removes ended channels and expired proof ids from the database.
+/// any replica), removes ended channels and expired proof ids from the database, and samples
+/// the database pool for /metrics.
 pub async fn sweep(state: State, interval: Duration, stop: watch::Receiver<bool>) {
     let stop = stopped(stop);
     tokio::pin!(stop);
@@ -161,6 +162,7 @@ pub async fn sweep(state: State, interval: Duration, stop: watch::Receiver<bool>
             _ = &mut stop => return,
             _ = tokio::time::sleep(interval) => {}
         }
+        state.channels.record_pool();
         let now = now_ms();
         let held = state.hub.channel_ids();
         match state.channels.live(&held, now).await {

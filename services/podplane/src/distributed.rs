@@ -76,6 +76,7 @@ pub async fn storage(args: StorageArgs) -> anyhow::Result<()> {
     let mut workers = Workers::new();
     workers.relay(&state, bus, topics_ready);
     workers.gc(&state, &args.http);
+    workers.gauges(&state);
     runtime::serve(
         &args.http,
         podplane_storage::router(state),

@@ -60,6 +60,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     workers.relay(&state, Arc::new(bus), async {});
     workers.gc(&state, &args.http);
+    workers.gauges(&state);
     let router =
         podplane_notifications::router(notifications).merge(podplane_storage::router(state));
     runtime::serve(&args.http, router, workers, "embedded mode").await

@@ -14,6 +14,7 @@ mod runtime;
 use clap::Parser;
 use cli::{Cli, Command, PodCommand};
 use podplane_store::{AccessKind, NewPod};
+use podplane_telemetry::logs::LogFormat;
 
 fn main() -> anyhow::Result<()> {
     // Parsers and query evaluators recurse over a document's structure. Limits bound that
@@ -37,18 +38,25 @@ async fn healthcheck(args: &cli::HealthcheckArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The name a long-running command's traces carry; one-shot commands export none.
+fn service_name(command: &Command) -> Option<&'static str> {
+    match command {
+        Command::Serve(_) => Some("podplane"),
+        Command::Storage(_) => Some("podplane-storage"),
+        Command::Notifications(_) => Some("podplane-notifications"),
+        Command::Migrate(_) | Command::Healthcheck(_) | Command::Pod { .. } => None,
+    }
+}
+
 async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let filter = tracing_subscriber::EnvFilter::try_from_env("PODPLANE_LOG")
-        .unwrap_or_else(|_| "info".into());
-    let logs = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if cli.log_format == "json" {
-        logs.json().init();
+    let format = if cli.log_format == "json" {
+        LogFormat::Json
     } else {
-        logs.init();
-    }
+        LogFormat::Text
+    };
+    // Kept to the end of `run`: dropping it flushes the spans still queued.
+    let _tracing = podplane_telemetry::logs::init(format, service_name(&cli.command))?;
     match cli.command {
         Command::Serve(args) => embedded::serve(args).await,
         Command::Storage(args) => distributed::storage(args).await,

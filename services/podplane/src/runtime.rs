@@ -59,6 +59,9 @@ pub fn storage_state(
     Ok(AppState::new(config, meta, blobs, verifier))
 }
 
+/// How often state figures (pools, backlogs) are sampled for /metrics.
+const GAUGE_INTERVAL: Duration = Duration::from_secs(5);
+
 /// Background work that stops when `stop` flips to true.
 pub struct Workers {
     stop: watch::Sender<bool>,
@@ -137,6 +140,38 @@ impl Workers {
         }));
     }
 
+    /// Storage's state figures for /metrics, sampled every few seconds: the database pool
+    /// and how far the outbox relay is behind (every replica reports the shared outbox).
+    pub fn gauges(&mut self, state: &AppState) {
+        // The recorder first, or the first samples would go nowhere.
+        podplane_telemetry::prometheus();
+        let meta = state.meta.clone();
+        let stopped = self.stopped();
+        self.tasks.push(tokio::spawn(async move {
+            tokio::pin!(stopped);
+            loop {
+                let pool = meta.pool_stats();
+                podplane_telemetry::record_pool("storage", pool.size, pool.idle);
+                match meta.outbox_backlog().await {
+                    Ok(backlog) => {
+                        metrics::gauge!(podplane_telemetry::OUTBOX_PENDING)
+                            .set(backlog.pending as f64);
+                        let age_ms = backlog
+                            .oldest_created_ms
+                            .map_or(0, |created| podplane_store::now_ms() - created);
+                        metrics::gauge!(podplane_telemetry::OUTBOX_OLDEST_AGE)
+                            .set(age_ms.max(0) as f64 / 1000.0);
+                    }
+                    Err(e) => tracing::debug!(error = %e, "reading the outbox backlog failed"),
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(GAUGE_INTERVAL) => {}
+                    _ = &mut stopped => return,
+                }
+            }
+        }));
+    }
+
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         for t in self.tasks {
@@ -177,6 +212,8 @@ pub async fn serve(
         body_idle_timeout: Duration::from_secs(http.body_idle_timeout_secs.max(1)),
     };
     tracing::info!(listen = %listener.local_addr()?, base_url = %http.base_url(), max_connections, "podplane serving ({mode})");
+    // Outermost, so a request's span covers every service's layers and handlers alike.
+    let router = router.layer(axum::middleware::from_fn(podplane_telemetry::trace_http));
     crate::listener::serve(
         listener,
         router,
