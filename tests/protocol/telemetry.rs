@@ -209,4 +209,23 @@ async fn a_client_trace_continues_through_storage_the_event_and_its_consumer() {
         processed["parentSpanId"], request["spanId"],
         "the consumer's parent is the request that wrote: {processed:#}"
     );
+
+    // The consumer's lag is on its /metrics, from librdkafka's statistics (every 5 s): none
+    // once it has read everything.
+    if let Some(replica) = server.notify_replicas.first() {
+        let caught_up = format!(
+            "{}{{consumer=\"tail\",topic=\"{RESOURCE_TOPIC}\"}} 0",
+            podplane_events::CONSUMER_LAG
+        );
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let metrics = crate::requests::get(&format!("http://{replica}/metrics")).await;
+            let body = crate::requests::text(metrics).await;
+            if body.lines().any(|l| l == caught_up) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "no `{caught_up}` in:\n{body}");
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
 }

@@ -8,6 +8,7 @@
 
 use crate::bus::{EventBus, EventError};
 use crate::kafka_config::KafkaConfig;
+use crate::lag::{LagContext, STATISTICS_INTERVAL_MS};
 use crate::types::Envelope;
 use futures_util::StreamExt;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -175,7 +176,7 @@ where
     F: FnMut(Envelope) -> Fut,
     Fut: std::future::Future<Output = Result<(), EventError>>,
 {
-    let consumer: StreamConsumer = kafka
+    let consumer: StreamConsumer<LagContext> = kafka
         .client()
         .set("group.id", group)
         .set("enable.auto.commit", "false")
@@ -183,7 +184,8 @@ where
         // A member that died (SIGKILL, lost node) gives its partitions up within 10 s.
         .set("session.timeout.ms", "10000")
         .set("heartbeat.interval.ms", "2000")
-        .create()
+        .set("statistics.interval.ms", STATISTICS_INTERVAL_MS)
+        .create_with_context(LagContext::new(group))
         .map_err(unavailable)?;
     consumer.subscribe(topics).map_err(unavailable)?;
     let mut seen = RecentIds::new(100_000);
@@ -259,7 +261,7 @@ where
     F: FnMut(Envelope),
 {
     use rdkafka::{Offset, TopicPartitionList};
-    let consumer: StreamConsumer = kafka
+    let consumer: StreamConsumer<LagContext> = kafka
         .client()
         // Required by the client even without group membership; never joined or committed.
         .set("group.id", "podplane-tail")
@@ -267,7 +269,8 @@ where
         .set("enable.auto.offset.store", "false")
         // Pushing to connections is latency-bound: ask the broker for what it has at once.
         .set("fetch.wait.max.ms", "10")
-        .create()
+        .set("statistics.interval.ms", STATISTICS_INTERVAL_MS)
+        .create_with_context(LagContext::new("tail"))
         .map_err(unavailable)?;
     let timeout = Duration::from_secs(10);
     let metadata = consumer

@@ -8,9 +8,11 @@
 mod bus;
 mod kafka;
 mod kafka_config;
+mod lag;
 mod types;
 
 pub use bus::{EventBus, EventError, InProcessBus};
 pub use kafka::{consume, ensure_topics, tail, KafkaBus, TailPositions};
 pub use kafka_config::{KafkaConfig, KafkaConfigError, Sasl, SecurityProtocol, Tls};
+pub use lag::CONSUMER_LAG;
 pub use types::{Envelope, ResourceEvent, ResourceEventKind, RESOURCE_TOPIC};
