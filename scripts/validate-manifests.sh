@@ -110,7 +110,10 @@ class RenderError(Exception):
 def podplane_env_names():
     src = os.path.join(ROOT, "services/podplane/src")
     names = set()
-    for path in glob.glob(os.path.join(src, "*.rs")):
+    # The log filter is read where the subscriber is built (libs/telemetry/src/logs.rs).
+    sources = glob.glob(os.path.join(src, "*.rs")) + glob.glob(
+        os.path.join(ROOT, "libs/telemetry/src/*.rs"))
+    for path in sources:
         text = open(path, encoding="utf-8").read()
         names.update(re.findall(r'env\s*=\s*"([A-Z0-9_]+)"', text))
         names.update(re.findall(r'from_env\(\s*"([A-Z0-9_]+)"\s*\)', text))
