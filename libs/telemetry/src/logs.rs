@@ -27,18 +27,19 @@ pub fn init(format: LogFormat, service: Option<&str>) -> Result<Option<Tracing>,
     };
     let registry = tracing_subscriber::registry().with(logs.with_filter(filter));
     let export = match service {
-        Some(service) if Export::from_env(|name| std::env::var(name).ok())? == Export::Otlp => {
-            Some(service)
-        }
-        _ => None,
+        Some(service) => match Export::from_env(|name| std::env::var(name).ok())? {
+            Export::Otlp { json } => Some((service, json)),
+            Export::Off => None,
+        },
+        None => None,
     };
     match export {
         None => {
             registry.init();
             Ok(None)
         }
-        Some(service) => {
-            let (spans, guard) = otlp_layer(service)?;
+        Some((service, json)) => {
+            let (spans, guard) = otlp_layer(service, json)?;
             // Spans are chosen on their own, not by the log level: a quiet log must not cut
             // traces short. podplane's spans only; libraries' (sqlx, the AWS SDK) would
             // multiply every request's span count.

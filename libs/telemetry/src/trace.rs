@@ -39,7 +39,10 @@ pub enum TraceError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Export {
     Off,
-    Otlp,
+    /// OTLP over HTTP, JSON-encoded when `json`, protobuf otherwise.
+    Otlp {
+        json: bool,
+    },
 }
 
 impl Export {
@@ -63,12 +66,16 @@ impl Export {
         {
             return Ok(Export::Off);
         }
+        // The signal's own setting wins over the general one.
+        let mut json = None;
         for name in [
             "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
             "OTEL_EXPORTER_OTLP_PROTOCOL",
         ] {
             match set(name).as_deref().map(str::trim) {
-                None | Some("http/protobuf") | Some("http/json") => {}
+                None => {}
+                Some("http/protobuf") => _ = json.get_or_insert(false),
+                Some("http/json") => _ = json.get_or_insert(true),
                 // gRPC would add a second HTTP stack (tonic) to every image; collectors
                 // accept OTLP/HTTP on 4318 alongside gRPC on 4317.
                 Some(other) => {
@@ -79,7 +86,9 @@ impl Export {
                 }
             }
         }
-        Ok(Export::Otlp)
+        Ok(Export::Otlp {
+            json: json.unwrap_or(false),
+        })
     }
 }
 
@@ -97,9 +106,10 @@ impl Drop for Tracing {
 }
 
 /// The OTLP exporter and the layer that turns `tracing` spans into OpenTelemetry spans.
-/// `service` names the service unless `OTEL_SERVICE_NAME` does.
+/// `service` names the service unless `OTEL_SERVICE_NAME` does; `json` is [`Export::Otlp`]'s.
 pub fn otlp_layer<S>(
     service: &str,
+    json: bool,
 ) -> Result<
     (
         tracing_opentelemetry::OpenTelemetryLayer<S, opentelemetry_sdk::trace::Tracer>,
@@ -114,7 +124,11 @@ where
     use opentelemetry_otlp::WithExportConfig as _;
     let exporter = opentelemetry_otlp::SpanExporter::builder()
         .with_http()
-        .with_protocol(protocol_from_env())
+        .with_protocol(if json {
+            opentelemetry_otlp::Protocol::HttpJson
+        } else {
+            opentelemetry_otlp::Protocol::HttpBinary
+        })
         .build()
         .map_err(|e| TraceError::Exporter(e.to_string()))?;
     let mut resource = opentelemetry_sdk::Resource::builder();
@@ -132,21 +146,6 @@ where
         tracing_opentelemetry::layer().with_tracer(tracer),
         Tracing { provider },
     ))
-}
-
-fn protocol_from_env() -> opentelemetry_otlp::Protocol {
-    let json = [
-        "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
-        "OTEL_EXPORTER_OTLP_PROTOCOL",
-    ]
-    .iter()
-    .find_map(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
-    .is_some_and(|v| v.trim() == "http/json");
-    if json {
-        opentelemetry_otlp::Protocol::HttpJson
-    } else {
-        opentelemetry_otlp::Protocol::HttpBinary
-    }
 }
 
 /// Whether spans carry trace context (an exporter is installed).
@@ -240,12 +239,18 @@ mod tests {
     #[test]
     fn an_endpoint_turns_export_on_unless_disabled() {
         let on = [("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318")];
-        assert_eq!(Export::from_env(env(&on)).unwrap(), Export::Otlp);
+        assert_eq!(
+            Export::from_env(env(&on)).unwrap(),
+            Export::Otlp { json: false }
+        );
         let traces_only = [(
             "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
             "http://c:4318/v1/traces",
         )];
-        assert_eq!(Export::from_env(env(&traces_only)).unwrap(), Export::Otlp);
+        assert_eq!(
+            Export::from_env(env(&traces_only)).unwrap(),
+            Export::Otlp { json: false }
+        );
         let disabled = [on[0], ("OTEL_SDK_DISABLED", "TRUE")];
         assert_eq!(Export::from_env(env(&disabled)).unwrap(), Export::Off);
         let none = [on[0], ("OTEL_TRACES_EXPORTER", "none")];
@@ -263,7 +268,10 @@ mod tests {
         let zipkin = Export::from_env(env(&[on, ("OTEL_TRACES_EXPORTER", "zipkin")]));
         assert!(zipkin.unwrap_err().to_string().contains("zipkin"));
         let json = [on, ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/json")];
-        assert_eq!(Export::from_env(env(&json)).unwrap(), Export::Otlp);
+        assert_eq!(
+            Export::from_env(env(&json)).unwrap(),
+            Export::Otlp { json: true }
+        );
     }
 
     #[tokio::test]
