@@ -3,18 +3,22 @@
 # JS libraries (@inrupt/solid-client, @inrupt/solid-client-authn-node) against podplane, all on
 # loopback. See tests/interop/README.md. Needs Node.js 20 or 22 and npm.
 # PODPLANE_BIN: podplane binary to test (default: build target/debug/podplane).
+# INTEROP_STACK=1: test the compose stack instead (after `PODPLANE_STACK_TEST=1
+# scripts/stack.sh up`, with the variables it prints); no binary is needed.
 # PODPLANE_LOG=debug shows why podplane refused requests; INTEROP_TRACE=1 logs every request.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
-if [[ -z "${PODPLANE_BIN:-}" ]]; then
-    cargo build -p podplane
-    PODPLANE_BIN="${CARGO_TARGET_DIR:-$root/target}/debug/podplane"
+if [[ "${INTEROP_STACK:-}" != 1 ]]; then
+    if [[ -z "${PODPLANE_BIN:-}" ]]; then
+        cargo build -p podplane
+        PODPLANE_BIN="${CARGO_TARGET_DIR:-$root/target}/debug/podplane"
+    fi
+    PODPLANE_BIN=$(realpath "$PODPLANE_BIN")
+    [[ -x "$PODPLANE_BIN" ]] || { echo "interop: $PODPLANE_BIN is not an executable" >&2; exit 1; }
+    export PODPLANE_BIN
 fi
-PODPLANE_BIN=$(realpath "$PODPLANE_BIN")
-[[ -x "$PODPLANE_BIN" ]] || { echo "interop: $PODPLANE_BIN is not an executable" >&2; exit 1; }
-export PODPLANE_BIN
 
 (cd tests/interop && npm ci --no-audit --no-fund)
 

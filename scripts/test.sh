@@ -60,6 +60,8 @@ bash scripts/stack.sh smoke 2>&1 | tee -a "$log"
 # Through the load balancer with a DPoP client: writes while a storage replica is killed,
 # notifications of writes made while the broker was stopped for 30 s (tests/protocol/stack.rs).
 PODPLANE_STACK_REQUIRED=1 cargo test --locked -p podplane --test protocol stack:: 2>&1 | tee -a "$log"
+# Inrupt's libraries with CSS logins against the load balancer (tests/interop, INTEROP_STACK).
+INTEROP_STACK=1 bash scripts/interop.sh 2>&1 | tee -a "$log"
 bash scripts/stack.sh down
 # One closing line for the whole run (cargo's own last line is the doc-test summary of the
 # last crate, which usually counts zero).

@@ -4,9 +4,15 @@
 //   (cd tests/interop && npm ci) && PODPLANE_BIN=target/debug/podplane node tests/interop/interop.mjs
 // Last, @inrupt/solid-client-notifications' WebsocketNotification subscribes to a container and
 // must receive the Add of a resource created in it.
-// Environment: PODPLANE_BIN (required), PODPLANE_LOG (passed to podplane, e.g. debug),
-// INTEROP_CSS_PORT / INTEROP_PODPLANE_PORT (default: free ports), INTEROP_TRACE=1 (log every
-// request to podplane), INTEROP_SERVER_LOG=1 (print podplane's and CSS's output at the end).
+// Two targets: a `podplane serve` this script starts (embedded mode, the default), or the
+// compose stack (INTEROP_STACK=1, after `scripts/stack.sh up` with PODPLANE_STACK_TEST=1): the
+// load balancer at PODPLANE_STACK_URL is the server, pods are made with `podplane pod create`
+// in the stack's migrate container, and CSS's base URL is the host as the containers see it
+// (PODPLANE_STACK_GATEWAY), so the services can fetch its WebIDs, discovery and keys.
+// Environment: PODPLANE_BIN (required unless INTEROP_STACK=1), PODPLANE_LOG (passed to
+// podplane, e.g. debug), INTEROP_CSS_PORT / INTEROP_PODPLANE_PORT (default: free ports),
+// INTEROP_TRACE=1 (log every request to podplane), INTEROP_SERVER_LOG=1 (print podplane's and
+// CSS's output at the end).
 // Output: one `ok - ...` / `not ok - ...` line per check (with `#` diagnostics); exit 1 on failure.
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -29,11 +35,16 @@ const t0 = Date.now();
 const log = (...a) => console.log(`# [${((Date.now() - t0) / 1000).toFixed(1)}s]`, ...a);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-if (!process.env.PODPLANE_BIN) {
+const STACK = process.env.INTEROP_STACK === '1';
+if (STACK && !(process.env.PODPLANE_STACK_URL && process.env.PODPLANE_STACK_GATEWAY)) {
+  console.error('INTEROP_STACK=1 needs PODPLANE_STACK_URL and PODPLANE_STACK_GATEWAY (scripts/stack.sh up prints them)');
+  process.exit(2);
+}
+if (!STACK && !process.env.PODPLANE_BIN) {
   console.error('PODPLANE_BIN must name the podplane binary (scripts/interop.sh sets it)');
   process.exit(2);
 }
-const PODPLANE_BIN = resolve(process.env.PODPLANE_BIN);
+const PODPLANE_BIN = STACK ? '' : resolve(process.env.PODPLANE_BIN);
 
 // ---------------------------------------------------------------- results
 let passed = 0;
@@ -167,7 +178,9 @@ globalThis.fetch = async (input, init) => {
 
 // ---------------------------------------------------------------- 1. CSS + accounts
 const CSS_PORT = Number(process.env.INTEROP_CSS_PORT || await freePort());
-const CSS = `http://localhost:${CSS_PORT}/`;
+// CSS listens on every interface; in the stack its URLs must name an address the containers
+// reach, and the host reaches it too (the compose network's gateway is the host's own).
+const CSS = `http://${STACK ? process.env.PODPLANE_STACK_GATEWAY : 'localhost'}:${CSS_PORT}/`;
 const cssDir = tempDir('interop-css-');
 // CSS turns every CSS_* environment variable into a CLI option and exits on unknown ones.
 const cssEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CSS_')));
@@ -203,37 +216,74 @@ async function createAccount(name) {
 }
 
 // ---------------------------------------------------------------- 2. podplane
-const PP_PORT = Number(process.env.INTEROP_PODPLANE_PORT || await freePort());
-const PP = `http://localhost:${PP_PORT}`;
-PP_ORIGIN = PP;
-const ppDir = tempDir('interop-podplane-');
+const run = promisify(execFile);
 // Only PODPLANE_LOG gets through: other PODPLANE_*/INRUPT_* variables could change the setup.
 const ppEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) =>
   k === 'PODPLANE_LOG' || !(k.startsWith('PODPLANE_') || k.startsWith('INRUPT_'))));
-const podplane = spawn(PODPLANE_BIN, ['serve', '--data-dir', ppDir, '--listen', `127.0.0.1:${PP_PORT}`,
-  '--base-url', PP, '--allow-private-fetch', '--exit-on-stdin-eof'],
-{ env: ppEnv, stdio: ['pipe', 'pipe', 'pipe'] });
-children.push(podplane);
-const ppOut = capture(podplane, 'podplane');
+// The server under test: { origin, ready, createPod(name, owner, access), logs(), stop() }.
+const target = STACK ? stackTarget() : await localTarget();
+const PP = target.origin;
+PP_ORIGIN = PP;
+
+async function localTarget() {
+  const port = Number(process.env.INTEROP_PODPLANE_PORT || await freePort());
+  const origin = `http://localhost:${port}`;
+  const dir = tempDir('interop-podplane-');
+  const child = spawn(PODPLANE_BIN, ['serve', '--data-dir', dir, '--listen', `127.0.0.1:${port}`,
+    '--base-url', origin, '--allow-private-fetch', '--exit-on-stdin-eof'],
+  { env: ppEnv, stdio: ['pipe', 'pipe', 'pipe'] });
+  children.push(child);
+  const output = capture(child, 'podplane');
+  return {
+    origin,
+    describe: `${origin} (embedded, data ${dir})`,
+    ready: () => waitFor(`http://127.0.0.1:${port}/health/ready`, child, output, (s) => s === 200),
+    createPod: (name, owner, access) => run(PODPLANE_BIN, ['pod', 'create', name, '--owner', owner,
+      '--access', access, '--data-dir', dir, '--base-url', origin], { env: ppEnv }),
+    logs: async () => output,
+    stop: async () => { await stop(child, () => child.stdin.end()); return `${child.exitCode ?? child.signalCode}`; },
+  };
+}
+
+function stackTarget() {
+  const origin = process.env.PODPLANE_STACK_URL.replace(/\/$/, '');
+  const stack = (...args) => run('bash', [join(HERE, '../../scripts/stack.sh'), 'compose', ...args],
+    { env: process.env, maxBuffer: 16 << 20 });
+  return {
+    origin,
+    describe: `${origin} (the compose stack)`,
+    ready: async () => {
+      const r = await fetch(`${origin}/health/ready`);
+      if (r.status !== 200) throw new Error(`${origin}/health/ready -> ${r.status}`);
+    },
+    // The administrative command, where an operator of the stack runs it.
+    createPod: (name, owner, access) => stack('run', '--rm', '-T', 'migrate', 'pod', 'create', name,
+      '--owner', owner, '--access', access),
+    logs: async () => {
+      try {
+        const { stdout } = await stack('logs', '--no-color', '--tail', '40', 'storage-1', 'storage-2', 'notifications');
+        return stdout.split('\n').filter(Boolean);
+      } catch (e) { return [`compose logs failed: ${e.message}`]; }
+    },
+    stop: async () => 'left running',
+  };
+}
 
 let exitCode = 1;
 try {
-  log(`CSS ${CSS} (data ${cssDir}); podplane ${PP} (data ${ppDir})`);
-  await Promise.all([
-    waitFor(`${CSS}.account/`, css, cssOut, (s) => s === 200),
-    waitFor(`http://127.0.0.1:${PP_PORT}/health/ready`, podplane, ppOut, (s) => s === 200),
-  ]);
+  log(`CSS ${CSS} (data ${cssDir}); podplane ${target.describe}`);
+  await Promise.all([waitFor(`${CSS}.account/`, css, cssOut, (s) => s === 200), target.ready()]);
   log('CSS and podplane are up');
   const alice = await createAccount('alice');
   const bob = await createAccount('bob');
   log(`accounts: ${alice.webId}, ${bob.webId}`);
 
   // ---------------------------------------------------------------- 3. pods on podplane
-  const run = promisify(execFile);
+  // The stack outlives this run (and other tests write to it): its pod names are unique.
+  const podName = (access) => (STACK ? `alice-${access}-${t0.toString(36)}` : `alice-${access}`);
   for (const access of ['acp', 'wac']) {
-    await check(`podplane pod create alice-${access} --access ${access}`, async () => {
-      await run(PODPLANE_BIN, ['pod', 'create', `alice-${access}`, '--owner', alice.webId, '--access', access,
-        '--data-dir', ppDir, '--base-url', PP], { env: ppEnv });
+    await check(`podplane pod create ${podName(access)} --access ${access}`, async () => {
+      await target.createPod(podName(access), alice.webId, access);
       return true;
     });
   }
@@ -253,7 +303,7 @@ try {
   const asBob = { fetch: sb.fetch };
 
   for (const access of ['acp', 'wac']) {
-    const pod = `${PP}/alice-${access}/`;
+    const pod = `${PP}/${podName(access)}/`;
     const tag = `[${access}]`;
     // The CLI's pod shows up in the running server within a couple of seconds.
     const deadline = Date.now() + 10_000;
@@ -346,7 +396,7 @@ try {
     return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
   };
   for (const access of ['acp', 'wac']) {
-    const dir = `${PP}/alice-${access}/interop/`;
+    const dir = `${PP}/${podName(access)}/interop/`;
     const created = `${dir}notified.txt`;
     await check(`[${access}] @inrupt/solid-client-notifications WebsocketNotification receives a container's Add`, async () => {
       const socket = new WebsocketNotification(dir, { fetch: sa.fetch });
@@ -412,13 +462,14 @@ try {
   failed++;
 } finally {
   // ---------------------------------------------------------------- 6. teardown
-  await stop(podplane, () => podplane.stdin.end());
+  const ppExit = await target.stop();
   await stop(css, () => css.kill('SIGTERM'));
   if (failed || process.env.INTEROP_SERVER_LOG) {
+    const ppOut = await target.logs();
     const lines = process.env.INTEROP_SERVER_LOG ? [...ppOut, ...cssOut] : [...ppOut.slice(-60), ...cssOut.slice(-20)];
     if (lines.length) { console.log('# --- server output (tail) ---'); lines.forEach((l) => console.log(`# ${l}`)); }
   }
-  log(`podplane exited (${podplane.exitCode ?? podplane.signalCode}), CSS exited (${css.exitCode ?? css.signalCode})`);
+  log(`podplane: ${ppExit}, CSS exited (${css.exitCode ?? css.signalCode})`);
   cleanupSync();
   console.log(`# ${passed} passed, ${failed} failed, ${((Date.now() - t0) / 1000).toFixed(1)}s`);
 }
