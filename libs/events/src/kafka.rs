@@ -265,6 +265,10 @@ where
         .client()
         // Required by the client even without group membership; never joined or committed.
         .set("group.id", "podplane-tail")
+        // An offset the broker no longer has (retention, or a broker that lost its log while
+        // this tail read) restarts at the log's start: events twice rather than none at all
+        // (librdkafka's default would jump to the end and skip them).
+        .set("auto.offset.reset", "earliest")
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
         // Pushing to connections is latency-bound: ask the broker for what it has at once.
@@ -287,16 +291,25 @@ where
     }
     let mut assignment = TopicPartitionList::new();
     for p in partitions {
-        let start = match positions.get(&p) {
-            Some(next) => *next,
-            None => {
-                let (_, high) = consumer
-                    .fetch_watermarks(topic, p, timeout)
-                    .map_err(unavailable)?;
-                positions.insert(p, high);
-                high
-            }
-        };
+        let (low, high) = consumer
+            .fetch_watermarks(topic, p, timeout)
+            .map_err(unavailable)?;
+        let start = tail_start(positions.get(&p).copied(), low, high);
+        if let Some(gap) = start.gap {
+            tracing::warn!(
+                topic,
+                partition = p,
+                was_at = positions.get(&p).copied(),
+                low,
+                high,
+                "{gap}: this tail resumes at offset {} (its connections may see events twice)",
+                start.offset
+            );
+            metrics::counter!("podplane_kafka_tail_gaps_total", "topic" => topic.to_owned(), "reason" => gap.reason())
+                .increment(1);
+        }
+        positions.insert(p, start.offset);
+        let start = start.offset;
         assignment
             .add_partition_offset(topic, p, Offset::Offset(start))
             .map_err(unavailable)?;
@@ -320,9 +333,117 @@ where
     }
 }
 
+/// Where a tail resumes reading one partition, and why that is not where it was.
+#[derive(Debug, PartialEq, Eq)]
+struct TailStart {
+    offset: i64,
+    gap: Option<TailGap>,
+}
+
+#[derive(Debug, PartialEq, Eq, Clone, Copy)]
+enum TailGap {
+    /// The log ends below where this tail was: the broker lost or rewrote it (it restarted
+    /// without its data), and what it holds now was written since.
+    Rewound,
+    /// The log starts above where this tail was: retention removed events never read.
+    Expired,
+}
+
+impl TailGap {
+    fn reason(self) -> &'static str {
+        match self {
+            TailGap::Rewound => "rewound",
+            TailGap::Expired => "expired",
+        }
+    }
+}
+
+impl std::fmt::Display for TailGap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TailGap::Rewound => "the broker's log of this partition ends below where this tail was: it lost its data",
+            TailGap::Expired => "retention removed events of this partition before this tail read them",
+        })
+    }
+}
+
+/// `next`: where the tail was (none the first time: start from now). `low`/`high`: the
+/// partition's watermarks now. A rewound log is read from its start: everything in it was
+/// written after the loss, which this tail has not seen.
+fn tail_start(next: Option<i64>, low: i64, high: i64) -> TailStart {
+    match next {
+        None => TailStart {
+            offset: high,
+            gap: None,
+        },
+        Some(next) if next > high => TailStart {
+            offset: low,
+            gap: Some(TailGap::Rewound),
+        },
+        Some(next) if next < low => TailStart {
+            offset: low,
+            gap: Some(TailGap::Expired),
+        },
+        Some(next) => TailStart {
+            offset: next,
+            gap: None,
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tail_starts_at_the_end_and_resumes_where_it_was() {
+        assert_eq!(
+            tail_start(None, 3, 10),
+            TailStart {
+                offset: 10,
+                gap: None
+            }
+        );
+        assert_eq!(
+            tail_start(Some(7), 3, 10),
+            TailStart {
+                offset: 7,
+                gap: None
+            }
+        );
+        assert_eq!(
+            tail_start(Some(10), 3, 10),
+            TailStart {
+                offset: 10,
+                gap: None
+            }
+        );
+        assert_eq!(
+            tail_start(Some(3), 3, 10),
+            TailStart {
+                offset: 3,
+                gap: None
+            }
+        );
+    }
+
+    #[test]
+    fn a_tail_reads_a_rewound_log_from_its_start_and_an_expired_one_from_what_is_left() {
+        assert_eq!(
+            tail_start(Some(20), 0, 4),
+            TailStart {
+                offset: 0,
+                gap: Some(TailGap::Rewound)
+            }
+        );
+        assert_eq!(
+            tail_start(Some(2), 5, 9),
+            TailStart {
+                offset: 5,
+                gap: Some(TailGap::Expired)
+            }
+        );
+    }
 
     #[test]
     fn recent_ids_forget_the_oldest() {
