@@ -33,6 +33,13 @@ impl N3Patch {
     pub fn needs_write(&self) -> bool {
         !self.deletions.is_empty()
     }
+    /// What the patch does, for the access it needs ([`crate::access::need`]).
+    pub fn shape(&self) -> crate::access::PatchShape {
+        crate::access::PatchShape {
+            reads: self.needs_read(),
+            deletes: self.needs_write(),
+        }
+    }
     pub fn needs_append(&self) -> bool {
         !self.insertions.is_empty()
     }

@@ -36,6 +36,13 @@ impl SparqlPatch {
             _ => false,
         })
     }
+    /// What the patch does, for the access it needs ([`crate::access::need`]).
+    pub fn shape(&self) -> crate::access::PatchShape {
+        crate::access::PatchShape {
+            reads: self.needs_read(),
+            deletes: self.needs_write(),
+        }
+    }
     pub fn needs_append(&self) -> bool {
         self.update.operations.iter().any(|op| match op {
             GraphUpdateOperation::InsertData { data } => !data.is_empty(),

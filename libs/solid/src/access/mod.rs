@@ -5,7 +5,10 @@
 
 pub mod acp;
 pub mod graph;
+mod need;
 pub mod wac;
+
+pub use need::{need, Need, Operation, PatchShape};
 
 use std::fmt;
 
@@ -181,49 +184,6 @@ pub fn wac_allow(user: Modes, public: Modes) -> String {
         user.wac_tokens(),
         public.wac_tokens()
     )
-}
-
-/// What an operation needs, decided before the request body is read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Need {
-    /// These modes on the target.
-    On(Modes),
-    /// These modes on the target and these on its parent container (DELETE).
-    OnAndParent(Modes, Modes),
-    /// Append (or Write) on the parent container: creating a new resource in it.
-    ParentAppend,
-    /// Control on the resource an ACL/ACR governs.
-    Control,
-}
-
-/// The methods of the protocol, as far as authorization cares.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Operation {
-    Read,
-    /// PUT or PATCH on a resource that exists.
-    Replace,
-    /// PATCH that only inserts (no deletes, no conditions): Append is enough.
-    AppendPatch,
-    /// PUT or PATCH that creates the target.
-    Create,
-    /// POST into a container.
-    PostInto,
-    Delete,
-}
-
-/// The operation → mode table of the WAC spec (also what ESS documents for ACP): read needs
-/// Read; changing a resource needs Write (Append for pure additions); creating needs Append
-/// (or Write) on the container; POST needs Append on the container; delete needs Write on the
-/// resource and on its container.
-pub fn need(op: Operation) -> Need {
-    match op {
-        Operation::Read => Need::On(Modes::READ),
-        Operation::Replace => Need::On(Modes::WRITE),
-        Operation::AppendPatch => Need::On(Modes::APPEND),
-        Operation::Create => Need::ParentAppend,
-        Operation::PostInto => Need::On(Modes::APPEND),
-        Operation::Delete => Need::OnAndParent(Modes::WRITE, Modes::WRITE),
-    }
 }
 
 #[cfg(test)]

@@ -14,7 +14,8 @@ use podplane_solid::access::acp::{
     ACCESS_CONTROL_RESOURCE, ATTRIBUTE_REL, GRANT_REL, SUPPORTED_ATTRIBUTES,
 };
 use podplane_solid::access::{
-    wac_allow, AccessKind, Modes, Requester, ACL_APPEND, ACL_CONTROL, ACL_READ, ACL_WRITE,
+    self, wac_allow, AccessKind, Modes, Operation, PatchShape, Requester, ACL_APPEND, ACL_CONTROL,
+    ACL_READ, ACL_WRITE,
 };
 use podplane_solid::headers::format_links;
 use podplane_solid::path::{Auxiliary, ResourcePath};
@@ -61,27 +62,26 @@ impl Grant {
         }
     }
 
-    /// A PATCH that deletes needs Write, one that only adds needs Append, and one with
-    /// conditions (`WHERE`, `solid:where`) also needs Read.
+    /// Whether the grant covers what a PATCH turned out to do once its body was parsed (the
+    /// headers were authorized for the least a patch needs). `exists`: whether the target
+    /// exists now; the container's part of a create was already decided.
     pub fn check_patch(
         &self,
         state: &AppState,
-        needs_read: bool,
-        needs_write: bool,
+        path: &ResourcePath,
+        exists: bool,
+        shape: PatchShape,
     ) -> ApiResult<()> {
-        let mut need = if needs_write {
-            Modes::WRITE
-        } else {
-            Modes::APPEND
-        };
-        if needs_read {
-            need = need.union(Modes::READ);
+        let need = access::need(
+            Operation::Patch { exists, shape },
+            path.auxiliary().map(|(kind, _)| kind),
+            path.is_pod_root(),
+        );
+        // Access control documents: decided on the control modes, which no patch changes.
+        if need.control.is_empty() && !self.modes.contains(need.target) {
+            return Err(refuse(state, &self.who, need.target));
         }
-        if self.modes.contains(need) {
-            Ok(())
-        } else {
-            Err(refuse(state, &self.who, need))
-        }
+        Ok(())
     }
 }
 
@@ -251,78 +251,50 @@ async fn decide(
                 .resource,
         ),
     };
+    let exists = g.subject.is_some();
+    // Before the body is read, a PATCH is authorized for the least it can need;
+    // `Grant::check_patch` decides the rest from the parsed body.
+    let need = access::need(
+        operation(method, exists, PatchShape::INSERT_ONLY),
+        aux,
+        subject.is_pod_root(),
+    );
+    let on_parent = match subject.parent() {
+        Some(parent) if !need.parent.is_empty() && !parent.is_root() => {
+            state.effective(&g, &parent, &who).await.resource
+        }
+        _ => Modes::NONE,
+    };
+    if !need.met_by(on_subject.resource, on_parent, on_subject.acl) {
+        return Err(refuse(state, &who, need.named()));
+    }
+    let modes = if aux == Some(Auxiliary::AccessControl) {
+        Modes::ALL
+    } else if need.creates() {
+        on_subject.resource.union(Modes::APPEND)
+    } else {
+        on_subject.resource
+    };
     let creates_or_updates = aux.is_none() && matches!(*method, Method::PUT | Method::PATCH);
-    let grant = |modes| Grant {
-        who: who.clone(),
+    Ok(Grant {
+        who,
         modes,
         public,
         kind,
-        decided_on_existing: creates_or_updates.then_some(g.subject.is_some()),
-    };
-
-    if aux == Some(Auxiliary::AccessControl) {
-        let need = if reads { Modes::READ } else { Modes::WRITE };
-        return if on_subject.acl.contains(need) {
-            Ok(grant(Modes::ALL))
-        } else {
-            Err(refuse(state, &who, Modes::CONTROL))
-        };
-    }
-    let need = match *method {
-        Method::GET | Method::HEAD => Need::Target(Modes::READ),
-        Method::POST => Need::Target(Modes::APPEND),
-        // A pod root is never deleted (405 from the handler); only its own access counts.
-        Method::DELETE if aux.is_some() || subject.is_pod_root() => Need::Target(Modes::WRITE),
-        Method::DELETE => Need::TargetAndParent(Modes::WRITE),
-        // Description resources are written with the subject's Write.
-        Method::PUT | Method::PATCH if aux.is_some() => Need::Target(Modes::WRITE),
-        Method::PUT | Method::PATCH => {
-            if g.subject.is_some() {
-                // PATCH refines this once its body says whether it only appends.
-                Need::Target(if *method == Method::PUT {
-                    Modes::WRITE
-                } else {
-                    Modes::APPEND
-                })
-            } else {
-                Need::Parent(Modes::APPEND)
-            }
-        }
-        _ => Need::Target(Modes::NONE),
-    };
-    let parent_modes = || async {
-        match subject.parent() {
-            Some(parent) if !parent.is_root() => state.effective(&g, &parent, &who).await.resource,
-            _ => Modes::NONE,
-        }
-    };
-    let ok = match need {
-        Need::Target(m) => on_subject.resource.contains(m),
-        Need::TargetAndParent(m) => {
-            on_subject.resource.contains(m) && parent_modes().await.contains(m)
-        }
-        Need::Parent(m) => parent_modes().await.contains(m),
-    };
-    let wanted = match need {
-        Need::Target(m) | Need::TargetAndParent(m) | Need::Parent(m) => m,
-    };
-    if ok {
-        // A create is allowed by the parent; what the creator may then do to the new
-        // resource is what its inherited access says.
-        let modes = match need {
-            Need::Parent(_) => on_subject.resource.union(Modes::APPEND),
-            _ => on_subject.resource,
-        };
-        Ok(grant(modes))
-    } else {
-        Err(refuse(state, &who, wanted))
-    }
+        decided_on_existing: creates_or_updates.then_some(exists),
+    })
 }
 
-enum Need {
-    Target(Modes),
-    TargetAndParent(Modes),
-    Parent(Modes),
+/// The method, as far as authorization cares.
+fn operation(method: &Method, exists: bool, shape: PatchShape) -> Operation {
+    match *method {
+        Method::GET | Method::HEAD => Operation::Read,
+        Method::POST => Operation::Post,
+        Method::PUT => Operation::Put { exists },
+        Method::PATCH => Operation::Patch { exists, shape },
+        Method::DELETE => Operation::Delete,
+        _ => Operation::Other,
+    }
 }
 
 /// The access headers of a successful response.

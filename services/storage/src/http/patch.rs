@@ -12,6 +12,7 @@ use axum::extract::Request;
 use axum::http::{header, HeaderMap, HeaderName, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use oxrdf::Graph;
+use podplane_solid::access::PatchShape;
 use podplane_solid::container::check_client_triples;
 use podplane_solid::headers::ACCEPT_PATCH;
 use podplane_solid::limits::{EvalBudget, Limits};
@@ -33,15 +34,11 @@ impl Patch {
         }
     }
 
-    /// Checks that `grant` covers what the patch does: a PATCH that deletes needs Write, one
-    /// that only adds needs Append, and one with conditions (`WHERE`, `solid:where`) also
-    /// needs Read.
-    fn check(&self, state: &AppState, grant: &Grant) -> ApiResult<()> {
-        let (read, write) = match self {
-            Patch::N3(p) => (p.needs_read(), p.needs_write()),
-            Patch::Sparql(p) => (p.needs_read(), p.needs_write()),
-        };
-        grant.check_patch(state, read, write)
+    fn shape(&self) -> PatchShape {
+        match self {
+            Patch::N3(p) => p.shape(),
+            Patch::Sparql(p) => p.shape(),
+        }
     }
 }
 
@@ -95,7 +92,7 @@ pub async fn patch(
         let now = grant
             .for_current(state, &Method::PATCH, &path, current.is_some())
             .await?;
-        patch.check(state, &now)?;
+        now.check_patch(state, &path, current.is_some(), patch.shape())?;
         check_write_preconditions(&parts.headers, current.as_ref())?;
         let (kind, mut graph) = match &current {
             Some(r) if r.kind == Kind::Binary => {
