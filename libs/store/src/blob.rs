@@ -25,6 +25,27 @@ pub trait BlobStore: Send + Sync + 'static {
     async fn delete(&self, key: &str) -> Result<(), StoreError>;
 }
 
+/// The whole stored content of a resource, for what the server itself reads (access control
+/// documents, an RDF document to patch): small documents, never a client's download.
+pub async fn read_content(
+    blobs: &dyn BlobStore,
+    content: &crate::meta::Content,
+) -> Result<Bytes, StoreError> {
+    use crate::meta::Content;
+    match content {
+        Content::Empty => Ok(Bytes::new()),
+        Content::Inline(b) => Ok(Bytes::from(b.clone())),
+        Content::Blob(key) => {
+            let mut stream = blobs.get(key, None).await?;
+            let mut all = Vec::new();
+            while let Some(chunk) = stream.next().await {
+                all.extend_from_slice(&chunk.map_err(io_unavailable)?);
+            }
+            Ok(all.into())
+        }
+    }
+}
+
 /// Blobs as files under a directory, fanned out over two levels so no directory grows huge.
 pub struct DiskBlobStore {
     root: PathBuf,

@@ -21,7 +21,7 @@ mod rows;
 mod s3;
 mod sqlite;
 
-pub use blob::{BlobStore, ByteStream, DiskBlobStore};
+pub use blob::{read_content, BlobStore, ByteStream, DiskBlobStore};
 pub use cache::CachedMetadataStore;
 pub use error::StoreError;
 pub use gc::collect_garbage;

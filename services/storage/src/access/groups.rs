@@ -57,7 +57,9 @@ impl GroupCache {
         if let Some(local) = url.strip_prefix(&state.config.base_url) {
             let path = ResourcePath::parse(local).ok()?;
             let row = state.meta.get(path.as_str()).await.ok()??;
-            let bytes = crate::http::stored_bytes(state, &row).await.ok()?;
+            let bytes = podplane_store::read_content(state.blobs.as_ref(), &row.content)
+                .await
+                .ok()?;
             let format = RdfFormat::from_media_type(&row.content_type)?;
             let limits = state.config.stored_limits();
             return rdf::parse(&bytes, format, url, None, &limits)

@@ -131,7 +131,7 @@ impl AppState {
         if let Some(hit) = self.access.documents.get(&key) {
             return Ok(hit);
         }
-        let bytes = crate::http::stored_bytes(self, row).await?;
+        let bytes = podplane_store::read_content(self.blobs.as_ref(), &row.content).await?;
         let format = RdfFormat::from_media_type(&row.content_type).unwrap_or(RdfFormat::Turtle);
         // A document that no longer parses grants nothing rather than failing every request.
         let limits = self.config.stored_limits();

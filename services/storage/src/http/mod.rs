@@ -25,7 +25,6 @@ use podplane_solid::path::ResourcePath;
 
 pub use authz::Grant;
 pub use internal::{view as topic_view, TopicView};
-pub use read::stored_bytes;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 

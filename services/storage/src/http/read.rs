@@ -158,23 +158,8 @@ fn check_read_preconditions(
 }
 
 /// The full bytes of a stored RDF document (inline or blob).
-pub async fn stored_bytes(state: &AppState, res: &Resource) -> ApiResult<Bytes> {
-    match &res.content {
-        Content::Empty => Ok(Bytes::new()),
-        Content::Inline(b) => Ok(Bytes::from(b.clone())),
-        Content::Blob(key) => {
-            let chunks: Vec<Bytes> = state
-                .blobs
-                .get(key, None)
-                .await?
-                .collect::<Vec<_>>()
-                .await
-                .into_iter()
-                .collect::<Result<_, _>>()
-                .map_err(|e| ApiError::Internal(e.to_string()))?;
-            Ok(chunks.concat().into())
-        }
-    }
+async fn stored_bytes(state: &AppState, res: &Resource) -> ApiResult<Bytes> {
+    Ok(podplane_store::read_content(state.blobs.as_ref(), &res.content).await?)
 }
 
 /// The client-written triples of an RDF document or container, as stored (Turtle).
