@@ -7,12 +7,12 @@
 //! (same event id) are skipped.
 
 use crate::bus::{EventBus, EventError};
+use crate::context::KafkaContext;
 use crate::kafka_config::KafkaConfig;
-use crate::lag::{LagContext, STATISTICS_INTERVAL_MS};
+use crate::lag::STATISTICS_INTERVAL_MS;
 use crate::types::Envelope;
 use futures_util::StreamExt;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
@@ -35,7 +35,7 @@ pub struct KafkaBus {
     kafka: KafkaConfig,
     /// Replaced when the broker stops serving it (see [`EventBus::publish`]); the number
     /// counts replacements, so the failures of one batch replace it once.
-    producer: RwLock<(u64, FutureProducer)>,
+    producer: RwLock<(u64, AnyProducer)>,
     /// How long one publish may wait for the broker before the relay backs off and retries.
     timeout: Duration,
 }
@@ -50,14 +50,49 @@ impl KafkaBus {
     }
 }
 
-fn new_producer(kafka: &KafkaConfig) -> Result<FutureProducer, EventError> {
-    kafka
-        .client()
+/// A producer of either context type (see `context`: whether it makes MSK IAM tokens is part
+/// of its type).
+#[derive(Clone)]
+enum AnyProducer {
+    Plain(FutureProducer<KafkaContext<false>>),
+    MskIam(FutureProducer<KafkaContext<true>>),
+}
+
+impl AnyProducer {
+    async fn send(
+        &self,
+        record: FutureRecord<'_, String, Vec<u8>>,
+        timeout: Duration,
+    ) -> rdkafka::producer::future_producer::OwnedDeliveryResult {
+        match self {
+            AnyProducer::Plain(p) => p.send(record, timeout).await,
+            AnyProducer::MskIam(p) => p.send(record, timeout).await,
+        }
+    }
+
+    fn failed_fatally(&self) -> bool {
+        match self {
+            AnyProducer::Plain(p) => p.client().fatal_error().is_some(),
+            AnyProducer::MskIam(p) => p.client().fatal_error().is_some(),
+        }
+    }
+}
+
+fn new_producer(kafka: &KafkaConfig) -> Result<AnyProducer, EventError> {
+    let mut config = kafka.client();
+    config
         .set("enable.idempotence", "true")
         .set("acks", "all")
-        .set("message.timeout.ms", "10000")
-        .create()
-        .map_err(unavailable)
+        .set("message.timeout.ms", "10000");
+    match kafka.msk_iam_region() {
+        Some(region) => config
+            .create_with_context(KafkaContext::new(None, Some(region)))
+            .map(AnyProducer::MskIam),
+        None => config
+            .create_with_context(KafkaContext::new(None, None))
+            .map(AnyProducer::Plain),
+    }
+    .map_err(unavailable)
 }
 
 #[async_trait::async_trait]
@@ -89,7 +124,7 @@ impl EventBus for KafkaBus {
         // Its successor may resend what the broker already has; consumers drop such
         // duplicates by event id.
         let timed_out = e.rdkafka_error_code() == Some(RDKafkaErrorCode::MessageTimedOut);
-        if timed_out || producer.client().fatal_error().is_some() {
+        if timed_out || producer.failed_fatally() {
             let mut current = self.producer.write().map_err(unavailable)?;
             if current.0 == generation {
                 *current = (generation + 1, new_producer(&self.kafka)?);
@@ -102,7 +137,20 @@ impl EventBus for KafkaBus {
 /// Creates the topics that do not exist yet (with the configured partitions and replication);
 /// topics that exist are kept as they are.
 pub async fn ensure_topics(kafka: &KafkaConfig, topics: &[&str]) -> Result<(), EventError> {
-    let admin: AdminClient<DefaultClientContext> = kafka.client().create().map_err(unavailable)?;
+    match kafka.msk_iam_region() {
+        Some(_) => create_topics::<true>(kafka, topics).await,
+        None => create_topics::<false>(kafka, topics).await,
+    }
+}
+
+async fn create_topics<const MSK_IAM: bool>(
+    kafka: &KafkaConfig,
+    topics: &[&str],
+) -> Result<(), EventError> {
+    let admin: AdminClient<KafkaContext<MSK_IAM>> = kafka
+        .client()
+        .create_with_context(KafkaContext::new(None, kafka.msk_iam_region()))
+        .map_err(unavailable)?;
     let new: Vec<NewTopic> = topics
         .iter()
         .map(|t| {
@@ -169,6 +217,23 @@ pub async fn consume<F, Fut>(
     kafka: &KafkaConfig,
     group: &str,
     topics: &[&str],
+    handler: F,
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<(), EventError>
+where
+    F: FnMut(Envelope) -> Fut,
+    Fut: std::future::Future<Output = Result<(), EventError>>,
+{
+    match kafka.msk_iam_region() {
+        Some(_) => consume_with::<true, _, _>(kafka, group, topics, handler, stop).await,
+        None => consume_with::<false, _, _>(kafka, group, topics, handler, stop).await,
+    }
+}
+
+async fn consume_with<const MSK_IAM: bool, F, Fut>(
+    kafka: &KafkaConfig,
+    group: &str,
+    topics: &[&str],
     mut handler: F,
     stop: impl std::future::Future<Output = ()>,
 ) -> Result<(), EventError>
@@ -176,7 +241,7 @@ where
     F: FnMut(Envelope) -> Fut,
     Fut: std::future::Future<Output = Result<(), EventError>>,
 {
-    let consumer: StreamConsumer<LagContext> = kafka
+    let consumer: StreamConsumer<KafkaContext<MSK_IAM>> = kafka
         .client()
         .set("group.id", group)
         .set("enable.auto.commit", "false")
@@ -185,7 +250,7 @@ where
         .set("session.timeout.ms", "10000")
         .set("heartbeat.interval.ms", "2000")
         .set("statistics.interval.ms", STATISTICS_INTERVAL_MS)
-        .create_with_context(LagContext::new(group))
+        .create_with_context(KafkaContext::new(Some(group), kafka.msk_iam_region()))
         .map_err(unavailable)?;
     consumer.subscribe(topics).map_err(unavailable)?;
     let mut seen = RecentIds::new(100_000);
@@ -253,6 +318,23 @@ pub async fn tail<F>(
     kafka: &KafkaConfig,
     topic: &str,
     positions: &mut TailPositions,
+    handler: F,
+    ready: impl FnOnce(),
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<(), EventError>
+where
+    F: FnMut(Envelope),
+{
+    match kafka.msk_iam_region() {
+        Some(_) => tail_with::<true, _>(kafka, topic, positions, handler, ready, stop).await,
+        None => tail_with::<false, _>(kafka, topic, positions, handler, ready, stop).await,
+    }
+}
+
+async fn tail_with<const MSK_IAM: bool, F>(
+    kafka: &KafkaConfig,
+    topic: &str,
+    positions: &mut TailPositions,
     mut handler: F,
     ready: impl FnOnce(),
     stop: impl std::future::Future<Output = ()>,
@@ -261,7 +343,7 @@ where
     F: FnMut(Envelope),
 {
     use rdkafka::{Offset, TopicPartitionList};
-    let consumer: StreamConsumer<LagContext> = kafka
+    let consumer: StreamConsumer<KafkaContext<MSK_IAM>> = kafka
         .client()
         // Required by the client even without group membership; never joined or committed.
         .set("group.id", "podplane-tail")
@@ -274,7 +356,7 @@ where
         // Pushing to connections is latency-bound: ask the broker for what it has at once.
         .set("fetch.wait.max.ms", "10")
         .set("statistics.interval.ms", STATISTICS_INTERVAL_MS)
-        .create_with_context(LagContext::new("tail"))
+        .create_with_context(KafkaContext::new(Some("tail"), kafka.msk_iam_region()))
         .map_err(unavailable)?;
     let timeout = Duration::from_secs(10);
     let metadata = consumer

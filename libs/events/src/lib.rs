@@ -6,12 +6,14 @@
 //! about HTTP or storage; the transactional outbox that feeds a bus lives in `podplane-store`.
 
 mod bus;
+mod context;
 mod kafka;
 mod kafka_config;
 mod lag;
 mod types;
 
 pub use bus::{EventBus, EventError, InProcessBus};
+pub use context::MSK_IAM_TOKENS;
 pub use kafka::{consume, ensure_topics, tail, KafkaBus, TailPositions};
 pub use kafka_config::{KafkaConfig, KafkaConfigError, Sasl, SecurityProtocol, Tls};
 pub use lag::CONSUMER_LAG;

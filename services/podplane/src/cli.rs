@@ -355,9 +355,9 @@ pub struct KafkaArgs {
     /// PEM key of the client certificate.
     #[arg(long, env = "KAFKA_SSL_KEY_LOCATION")]
     pub kafka_ssl_key_location: Option<String>,
-    /// SASL mechanism: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER (tokens from an OIDC
-    /// token endpoint by client credentials).
-    #[arg(long, env = "KAFKA_SASL_MECHANISM", value_parser = ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"])]
+    /// SASL mechanism: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER (tokens from an OIDC
+    /// token endpoint by client credentials) or AWS_MSK_IAM (Amazon MSK's IAM access control).
+    #[arg(long, env = "KAFKA_SASL_MECHANISM", value_parser = ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER", "AWS_MSK_IAM"])]
     pub kafka_sasl_mechanism: Option<String>,
     /// SASL user name (PLAIN, SCRAM).
     #[arg(long, env = "KAFKA_SASL_USERNAME")]
@@ -381,6 +381,10 @@ pub struct KafkaArgs {
     /// OAUTHBEARER: scope to ask for.
     #[arg(long, env = "KAFKA_SASL_OAUTHBEARER_SCOPE")]
     pub kafka_oauthbearer_scope: Option<String>,
+    /// AWS_MSK_IAM: the MSK cluster's region (tokens are signed with the default AWS
+    /// credentials chain: IRSA, the ECS task role, AWS_* variables).
+    #[arg(long, env = "AWS_REGION")]
+    pub kafka_aws_region: Option<String>,
     /// Further librdkafka properties, `key=value` (repeat the flag, or comma-separate in the
     /// environment); they override the settings above.
     #[arg(
@@ -434,6 +438,9 @@ impl KafkaArgs {
                     "kafka-oauthbearer-client-secret",
                 )?,
                 scope: self.kafka_oauthbearer_scope.clone(),
+            }),
+            Some("AWS_MSK_IAM") => Some(Sasl::MskIam {
+                region: required(&self.kafka_aws_region, "kafka-aws-region")?,
             }),
             Some(other) => anyhow::bail!("unsupported SASL mechanism {other}"),
         };
