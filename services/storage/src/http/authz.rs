@@ -19,7 +19,7 @@ use podplane_solid::access::{
 };
 use podplane_solid::headers::format_links;
 use podplane_solid::path::{Auxiliary, ResourcePath};
-use podplane_store::StoreError;
+use podplane_store::{Resource, StoreError};
 use std::borrow::Cow;
 
 /// What a request was granted. It travels with the request to the commit: handlers that
@@ -35,6 +35,9 @@ pub struct Grant {
     /// Whether the target existed when this was decided, where that changed the decision
     /// (a PUT or PATCH to a resource is an update; to a free name it is a create).
     pub decided_on_existing: Option<bool>,
+    /// The target's row as authorization read it, for a GET or HEAD of a resource that
+    /// exists: the handler serves this row rather than reading it again.
+    pub read_row: Option<Resource>,
 }
 
 impl Grant {
@@ -226,15 +229,17 @@ async fn decide(
             public: Some(Modes::ALL),
             kind: None,
             decided_on_existing: None,
+            read_row: None,
         });
     }
-    let Some(g) = state.governing(&subject).await? else {
+    let Some(mut g) = state.governing(&subject).await? else {
         return Ok(Grant {
             who,
             modes: Modes::NONE,
             public: None,
             kind: None,
             decided_on_existing: None,
+            read_row: None,
         });
     };
     let kind = Some(g.pod.access);
@@ -282,6 +287,11 @@ async fn decide(
         public,
         kind,
         decided_on_existing: creates_or_updates.then_some(exists),
+        read_row: if reads && aux.is_none() {
+            g.subject.take()
+        } else {
+            None
+        },
     })
 }
 

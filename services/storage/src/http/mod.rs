@@ -92,8 +92,9 @@ async fn route(state: AppState, req: Request) -> ApiResult<Response> {
         let reveal = authz::may_read(&state, &path, raw_path, req.headers()).await;
         (None, read::options(&state, &path, reveal).await?)
     } else {
-        let grant = authz::authorize(&state, &method, &path, raw_path, req.headers()).await?;
-        let res = handle(&state, path.clone(), req, &grant).await?;
+        let mut grant = authz::authorize(&state, &method, &path, raw_path, req.headers()).await?;
+        let read_row = grant.read_row.take();
+        let res = handle(&state, path.clone(), req, &grant, read_row).await?;
         (Some(grant), res)
     };
     authz::decorate(&state, &method, &path, grant.as_ref(), &mut res).await;
@@ -101,17 +102,19 @@ async fn route(state: AppState, req: Request) -> ApiResult<Response> {
 }
 
 /// `grant` is what authorization decided; handlers that write carry it to their commit, where
-/// it is checked against what exists then.
+/// it is checked against what exists then. `read_row`: the target's row authorization read
+/// (GET, HEAD), served as it is.
 async fn handle(
     state: &AppState,
     path: ResourcePath,
     req: Request,
     grant: &Grant,
+    read_row: Option<podplane_store::Resource>,
 ) -> ApiResult<Response> {
     let state = state.clone();
     match *req.method() {
-        Method::GET => read::get(&state, &path, req.headers(), true).await,
-        Method::HEAD => read::get(&state, &path, req.headers(), false).await,
+        Method::GET => read::get(&state, &path, req.headers(), read_row, true).await,
+        Method::HEAD => read::get(&state, &path, req.headers(), read_row, false).await,
         Method::PUT => write::put(&state, path, req, grant).await,
         Method::POST => write::post(&state, path, req, grant).await,
         Method::PATCH => patch::patch(&state, path, req, grant).await,

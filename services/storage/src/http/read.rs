@@ -20,10 +20,12 @@ use podplane_solid::range::{self, RangeAnswer};
 use podplane_solid::rdf::{self, RdfFormat};
 use podplane_store::{ByteStream, Content, Kind, Resource};
 
+/// `known`: the target's row if the caller already read it in this request.
 pub async fn get(
     state: &AppState,
     path: &ResourcePath,
     headers: &HeaderMap,
+    known: Option<Resource>,
     with_body: bool,
 ) -> ApiResult<Response> {
     if path.is_root() {
@@ -31,7 +33,11 @@ pub async fn get(
             "the server root is not a resource; pods live at /{name}/".into(),
         ));
     }
-    let found = match state.meta.get(path.as_str()).await? {
+    let stored = match known {
+        Some(row) => Some(row),
+        None => state.meta.get(path.as_str()).await?,
+    };
+    let found = match stored {
         Some(res) => Some(res),
         None => implicit_acr(state, path).await?,
     };
