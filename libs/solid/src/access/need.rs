@@ -37,16 +37,13 @@ impl PatchShape {
         }
     }
 
+    /// Everything it needs: beyond Append, and Append itself unless Write (which implies it)
+    /// is needed anyway.
     fn modes(self) -> Modes {
-        let change = if self.deletes {
-            Modes::WRITE
+        if self.deletes {
+            self.beyond_adding()
         } else {
-            Modes::APPEND
-        };
-        if self.reads {
-            change.union(Modes::READ)
-        } else {
-            change
+            self.beyond_adding().union(Modes::APPEND)
         }
     }
 }
