@@ -57,7 +57,7 @@ async fn large_bodies_stream_both_ways_in_bounded_memory() {
 
 #[tokio::test]
 async fn crash_mid_upload_keeps_old_content_and_orphan_is_collected() {
-    let server = Server::start(&["--gc-grace-secs", "0", "--gc-interval-secs", "1"]);
+    let server = Server::start(&["--gc-grace-secs", "1", "--gc-interval-secs", "1"]);
     let root = server.pod();
     let url = format!("{root}precious.bin");
     assert_eq!(
@@ -132,14 +132,18 @@ async fn crash_mid_upload_keeps_old_content_and_orphan_is_collected() {
 
 #[tokio::test]
 async fn superseded_blobs_are_collected_after_the_grace_period() {
-    let server = Server::start(&["--gc-grace-secs", "0", "--gc-interval-secs", "1"]);
+    // A grace of one second: enough for these small uploads to commit before GC may expire
+    // them (an upload outliving the grace fails with 503 instead of losing its blob).
+    let server = Server::start(&["--gc-grace-secs", "1", "--gc-interval-secs", "1"]);
     let root = server.pod();
     let url = format!("{root}v.bin");
     for i in 0..5 {
-        put(&url, "application/octet-stream", format!("version {i}")).await;
+        let res = put(&url, "application/octet-stream", format!("version {i}")).await;
+        assert!(res.status().is_success(), "{}", res.status());
     }
     let gone = format!("{root}gone.bin");
-    put(&gone, "application/octet-stream", "bye").await;
+    let res = put(&gone, "application/octet-stream", "bye").await;
+    assert!(res.status().is_success(), "{}", res.status());
     assert_eq!(delete(&gone).await.status(), 204);
     for _ in 0..100 {
         if server.blob_files() == 1 {

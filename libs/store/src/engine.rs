@@ -62,7 +62,9 @@ pub(crate) trait WriteTx: Send {
     async fn set_version(&mut self, path: &str, etag: &str, now: i64) -> Result<(), StoreError>;
     async fn delete_row(&mut self, path: &str) -> Result<(), StoreError>;
     /// A committed row now points at `key`: it is no longer an upload in progress.
-    async fn unpend_blob(&mut self, key: &str) -> Result<(), StoreError>;
+    /// Claims a pending blob for the row being written; `false` when garbage collection
+    /// expired it first (the upload outlived the grace period).
+    async fn unpend_blob(&mut self, key: &str) -> Result<bool, StoreError>;
     async fn mark_garbage(&mut self, key: &str, now: i64) -> Result<(), StoreError>;
     async fn enqueue(&mut self, envelope: &Envelope, now: i64) -> Result<(), StoreError>;
     async fn insert_pod(&mut self, pod: &Pod) -> Result<(), StoreError>;
@@ -234,7 +236,11 @@ pub(crate) async fn write(
     })
     .await?;
     if let Some(key) = blob_key {
-        tx.unpend_blob(key).await?;
+        if !tx.unpend_blob(key).await? {
+            return Err(StoreError::Unavailable(
+                "the upload took longer than the blob grace period and was collected".into(),
+            ));
+        }
     }
     if let Some(Content::Blob(old)) = current.as_ref().map(|c| &c.content) {
         if blob_key != Some(old.as_str()) {

@@ -153,7 +153,12 @@ pub trait MetadataStore: Send + Sync + 'static {
     /// Forgets a pending blob whose upload failed and was cleaned up at once.
     async fn drop_pending_blob(&self, key: &str) -> Result<(), StoreError>;
     /// Blob keys no committed row points to and that have been so since before `before_ms`.
+    /// First it expires the uploads registered before `before_ms`: their keys move from
+    /// pending to garbage in one transaction, so a write still holding one can no longer
+    /// commit it (its commit finds no pending key and fails) and GC never deletes a blob a
+    /// row is about to point to.
     async fn garbage(&self, before_ms: i64, limit: u32) -> Result<Vec<String>, StoreError>;
+    /// Forgets garbage keys whose blobs were deleted.
     async fn forget_garbage(&self, keys: &[String]) -> Result<(), StoreError>;
 
     /// Records a DPoP proof id until `expires_ms`; `false` when it was recorded before (a

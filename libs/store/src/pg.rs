@@ -176,12 +176,12 @@ impl WriteTx for PgTx {
         Ok(())
     }
 
-    async fn unpend_blob(&mut self, key: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM pending_blobs WHERE blob_key = $1")
+    async fn unpend_blob(&mut self, key: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM pending_blobs WHERE blob_key = $1")
             .bind(key)
             .execute(&mut *self.0)
             .await?;
-        Ok(())
+        Ok(done.rows_affected() == 1)
     }
 
     async fn mark_garbage(&mut self, key: &str, now: i64) -> Result<(), StoreError> {
@@ -317,11 +317,27 @@ impl MetadataStore for PgMetadataStore {
     }
 
     async fn garbage(&self, before_ms: i64, limit: u32) -> Result<Vec<String>, StoreError> {
-        // Never list a key a committed row points to, whatever the garbage tables say.
+        let this = self.clone();
+        detached(async move {
+            // The DELETE takes each pending row's lock: a commit claiming the same key either
+            // deleted it first (and it is skipped here) or finds it gone and fails.
+            sqlx::query(
+                "WITH expired AS (DELETE FROM pending_blobs WHERE created_ms < $1 \
+                 RETURNING blob_key, created_ms) \
+                 INSERT INTO garbage_blobs (blob_key, since_ms) \
+                 SELECT blob_key, created_ms FROM expired ON CONFLICT DO NOTHING",
+            )
+            .bind(before_ms)
+            .execute(&this.pool)
+            .await?;
+            Ok(())
+        })
+        .await?;
+        // A committed row never points to a garbage key, but check anyway so a bug elsewhere
+        // cannot make GC delete live data.
         let rows = sqlx::query(
-            "SELECT blob_key FROM (SELECT blob_key FROM garbage_blobs WHERE since_ms < $1 \
-             UNION SELECT blob_key FROM pending_blobs WHERE created_ms < $1) g \
-             WHERE NOT EXISTS (SELECT 1 FROM resources r WHERE r.blob_key = g.blob_key) LIMIT $2",
+            "SELECT blob_key FROM garbage_blobs g WHERE since_ms < $1 \
+             AND NOT EXISTS (SELECT 1 FROM resources r WHERE r.blob_key = g.blob_key) LIMIT $2",
         )
         .bind(before_ms)
         .bind(i64::from(limit))
@@ -336,17 +352,10 @@ impl MetadataStore for PgMetadataStore {
         let keys = keys.to_vec();
         let this = self.clone();
         detached(async move {
-            let keys = keys.as_slice();
-            let mut tx = this.pool.begin().await?;
             sqlx::query("DELETE FROM garbage_blobs WHERE blob_key = ANY($1)")
-                .bind(keys)
-                .execute(&mut *tx)
+                .bind(keys.as_slice())
+                .execute(&this.pool)
                 .await?;
-            sqlx::query("DELETE FROM pending_blobs WHERE blob_key = ANY($1)")
-                .bind(keys)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
             Ok(())
         })
         .await

@@ -138,12 +138,12 @@ impl WriteTx for SqliteTx {
         Ok(())
     }
 
-    async fn unpend_blob(&mut self, key: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM pending_blobs WHERE blob_key = ?")
+    async fn unpend_blob(&mut self, key: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM pending_blobs WHERE blob_key = ?")
             .bind(key)
             .execute(&mut *self.0)
             .await?;
-        Ok(())
+        Ok(done.rows_affected() == 1)
     }
 
     async fn mark_garbage(&mut self, key: &str, now: i64) -> Result<(), StoreError> {
@@ -283,13 +283,31 @@ impl MetadataStore for SqliteMetadataStore {
     }
 
     async fn garbage(&self, before_ms: i64, limit: u32) -> Result<Vec<String>, StoreError> {
-        // A pending blob older than the grace period belongs to an upload that died; a
-        // committed row never points to a pending key (the commit removes it), but check
-        // anyway so a bug elsewhere cannot make GC delete live data.
+        let this = self.clone();
+        detached(async move {
+            // One writer at a time: a commit claiming one of these keys either ran before
+            // (the key is no longer pending) or runs after and finds it gone.
+            let mut tx = this.begin().await?;
+            sqlx::query(
+                "INSERT OR IGNORE INTO garbage_blobs (blob_key, since_ms) \
+                 SELECT blob_key, created_ms FROM pending_blobs WHERE created_ms < ?",
+            )
+            .bind(before_ms)
+            .execute(&mut *tx.0)
+            .await?;
+            sqlx::query("DELETE FROM pending_blobs WHERE created_ms < ?")
+                .bind(before_ms)
+                .execute(&mut *tx.0)
+                .await?;
+            tx.0.commit().await?;
+            Ok(())
+        })
+        .await?;
+        // A committed row never points to a garbage key, but check anyway so a bug elsewhere
+        // cannot make GC delete live data.
         let rows = sqlx::query(
-            "SELECT blob_key FROM (SELECT blob_key FROM garbage_blobs WHERE since_ms < ?1 \
-             UNION SELECT blob_key FROM pending_blobs WHERE created_ms < ?1) g \
-             WHERE NOT EXISTS (SELECT 1 FROM resources r WHERE r.blob_key = g.blob_key) LIMIT ?2",
+            "SELECT blob_key FROM garbage_blobs g WHERE since_ms < ? \
+             AND NOT EXISTS (SELECT 1 FROM resources r WHERE r.blob_key = g.blob_key) LIMIT ?",
         )
         .bind(before_ms)
         .bind(i64::from(limit))
@@ -304,14 +322,9 @@ impl MetadataStore for SqliteMetadataStore {
         let keys = keys.to_vec();
         let this = self.clone();
         detached(async move {
-            let keys = keys.as_slice();
             let mut tx = this.begin().await?;
-            for key in keys {
+            for key in &keys {
                 sqlx::query("DELETE FROM garbage_blobs WHERE blob_key = ?")
-                    .bind(key)
-                    .execute(&mut *tx.0)
-                    .await?;
-                sqlx::query("DELETE FROM pending_blobs WHERE blob_key = ?")
                     .bind(key)
                     .execute(&mut *tx.0)
                     .await?;

@@ -222,6 +222,21 @@ async fn superseded_and_orphaned_blobs_become_garbage(store: &dyn MetadataStore)
     );
 }
 
+async fn an_expired_upload_can_no_longer_be_committed(store: &dyn MetadataStore) {
+    store.create_pod(NewPod::bare("f2")).await.unwrap();
+    store.register_pending_blob("k0000009").await.unwrap();
+    // GC expires the upload before its write commits: the blob is about to be deleted, so
+    // the write must fail rather than leave a row pointing at nothing.
+    let garbage = store.garbage(now_ms() + 60_000, 100).await.unwrap();
+    assert!(garbage.contains(&"k0000009".to_owned()), "{garbage:?}");
+    assert!(matches!(
+        store.write(blob("/f2/late", "k0000009")).await,
+        Err(StoreError::Unavailable(_))
+    ));
+    assert!(store.get("/f2/late").await.unwrap().is_none());
+    store.forget_garbage(&garbage).await.unwrap();
+}
+
 async fn outbox_is_drained_in_order(store: &dyn MetadataStore) {
     store.create_pod(NewPod::bare("g")).await.unwrap();
     store.write(doc("/g/1", None)).await.unwrap();
@@ -350,6 +365,7 @@ async fn run_contract(store: Arc<dyn MetadataStore>) {
     missing_pod_is_not_found(s).await;
     delete_rules(s).await;
     superseded_and_orphaned_blobs_become_garbage(s).await;
+    an_expired_upload_can_no_longer_be_committed(s).await;
     outbox_is_drained_in_order(s).await;
     pods(s).await;
     auxiliary_resources_follow_their_subject(s).await;
