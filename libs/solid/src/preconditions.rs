@@ -74,6 +74,29 @@ pub fn evaluate(conditions: &Conditions, current: Option<Validators>, safe: bool
     Outcome::Proceed
 }
 
+/// The conditional headers of a write, owned so they can travel with the write to the
+/// transaction that commits it and be evaluated there, against the row as it is at commit.
+/// (`If-Modified-Since` only applies to GET and HEAD.)
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WriteConditions {
+    pub if_match: Option<String>,
+    pub if_none_match: Option<String>,
+    pub if_unmodified_since: Option<String>,
+}
+
+impl WriteConditions {
+    /// Whether a write may proceed on `current` (`None`: the resource does not exist).
+    pub fn hold(&self, current: Option<Validators>) -> bool {
+        let conditions = Conditions {
+            if_match: self.if_match.as_deref(),
+            if_none_match: self.if_none_match.as_deref(),
+            if_modified_since: None,
+            if_unmodified_since: self.if_unmodified_since.as_deref(),
+        };
+        evaluate(&conditions, current, false) == Outcome::Proceed
+    }
+}
+
 /// Whether an `If-Range` value still selects the current representation (RFC 9110 §13.1.5):
 /// a strong entity tag that matches, or a date equal to Last-Modified when that date is a
 /// strong validator, i.e. at least a second older than `now` (§8.8.2.2): two writes within one
@@ -120,6 +143,29 @@ pub fn format_http_date(secs: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn write_conditions_hold_as_their_headers_evaluate() {
+        let none = WriteConditions::default();
+        assert!(none.hold(None) && none.hold(Some(V)));
+        let create_only = WriteConditions {
+            if_none_match: Some("*".into()),
+            ..WriteConditions::default()
+        };
+        assert!(create_only.hold(None));
+        assert!(!create_only.hold(Some(V)));
+        let replace = WriteConditions {
+            if_match: Some("\"v1\"".into()),
+            ..WriteConditions::default()
+        };
+        assert!(replace.hold(Some(V)));
+        assert!(!replace.hold(None));
+        let old = WriteConditions {
+            if_unmodified_since: Some("Sun, 01 Jan 2023 00:00:00 GMT".into()),
+            ..WriteConditions::default()
+        };
+        assert!(!old.hold(Some(V)));
+    }
 
     const V: Validators = Validators {
         etag: "\"v1\"",

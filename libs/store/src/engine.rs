@@ -61,7 +61,6 @@ pub(crate) trait WriteTx: Send {
     async fn upsert(&mut self, row: &NewRow<'_>) -> Result<(), StoreError>;
     async fn set_version(&mut self, path: &str, etag: &str, now: i64) -> Result<(), StoreError>;
     async fn delete_row(&mut self, path: &str) -> Result<(), StoreError>;
-    /// A committed row now points at `key`: it is no longer an upload in progress.
     /// Claims a pending blob for the row being written; `false` when garbage collection
     /// expired it first (the upload outlived the grace period).
     async fn unpend_blob(&mut self, key: &str) -> Result<bool, StoreError>;
@@ -140,11 +139,7 @@ pub(crate) async fn write(
         return Err(StoreError::NotFound(format!("no pod at {pod_root}")));
     }
     let current = tx.resource(path).await?;
-    if let Some(expected) = &req.expected {
-        if current.as_ref().map(|r| &r.etag) != expected.as_ref() {
-            return Err(StoreError::Changed);
-        }
-    }
+    req.expect.check(current.as_ref())?;
     if current.is_none() {
         if let Some(twin) = req.path.toggled_slash() {
             if tx.exists(twin.as_str()).await? {
@@ -291,11 +286,7 @@ pub(crate) async fn delete(
         .resource(path)
         .await?
         .ok_or_else(|| StoreError::NotFound(path.to_owned()))?;
-    if let Some(expected) = &req.expected {
-        if &current.etag != expected {
-            return Err(StoreError::Changed);
-        }
-    }
+    req.expect.check(Some(&current))?;
     if current.kind == Kind::Container && tx.has_children(path).await? {
         return Err(StoreError::Conflict(format!(
             "container {path} is not empty"

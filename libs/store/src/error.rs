@@ -10,6 +10,13 @@ pub enum StoreError {
     /// The resource changed since the caller read it (compare-and-swap lost).
     #[error("the resource changed concurrently")]
     Changed,
+    /// The request's conditional headers do not hold for the resource as it is at commit.
+    #[error("precondition failed")]
+    PreconditionFailed,
+    /// The writer may not do what the write turned out to be at commit: create a resource
+    /// (`exists: false`) or replace one (`exists: true`).
+    #[error("not allowed to {} this resource", if *.exists { "replace" } else { "create" })]
+    Refused { exists: bool },
     /// A body exceeded the configured size limit; nothing was stored.
     #[error("body larger than the limit of {limit} bytes")]
     TooLarge { limit: u64 },

@@ -26,8 +26,8 @@ pub use cache::CachedMetadataStore;
 pub use error::StoreError;
 pub use gc::collect_garbage;
 pub use meta::{
-    AccessKind, ChildRow, Content, DeleteRequest, Kind, MetadataStore, NewPod, OutboxBacklog,
-    OutboxBatch, Pod, PoolStats, Resource, WriteRequest, BACKLOG_COUNT_CAP,
+    AccessKind, Allowed, ChildRow, Content, DeleteRequest, Expect, Kind, MetadataStore, NewPod,
+    OutboxBacklog, OutboxBatch, Pod, PoolStats, Resource, WriteRequest, BACKLOG_COUNT_CAP,
 };
 pub use outbox::{relay_batch, run_relay};
 pub use pg::{PgMetadataStore, PgSettings};

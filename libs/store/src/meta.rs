@@ -97,6 +97,80 @@ impl<'a> NewPod<'a> {
     }
 }
 
+/// What must hold of a write's target as it is at commit. The engine checks it inside the
+/// write's transaction, under the pod's lock, so no other write can come between the check
+/// and the commit: callers never re-read and retry to make a condition hold.
+#[derive(Debug, Clone, Default)]
+pub struct Expect {
+    /// Which of create and replace the writer was granted. Authorization decides both before
+    /// the body arrives; which one applies depends on what exists at commit.
+    pub allowed: Allowed,
+    /// The request's conditional headers: [`StoreError::PreconditionFailed`] unless they hold.
+    pub conditions: podplane_solid::preconditions::WriteConditions,
+    /// For a read-modify-write (PATCH), the row its result was computed from: `Some(None)`
+    /// "must not exist", `Some(Some(etag))` "must still have this ETag", else
+    /// [`StoreError::Changed`].
+    pub unchanged: Option<Option<String>>,
+}
+
+/// Whether a writer may create the target, and whether it may replace (or delete) it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Allowed {
+    pub create: bool,
+    pub replace: bool,
+}
+
+impl Allowed {
+    pub const ALL: Allowed = Allowed {
+        create: true,
+        replace: true,
+    };
+}
+
+impl Default for Allowed {
+    fn default() -> Self {
+        Allowed::ALL
+    }
+}
+
+impl Expect {
+    /// A create that must not replace anything (POST's new member).
+    pub fn absent() -> Self {
+        Expect {
+            unchanged: Some(None),
+            ..Expect::default()
+        }
+    }
+
+    /// Checks `current` (the target's row, `None` when it does not exist): access first (a
+    /// refused agent learns nothing from a precondition), then the conditional headers, then
+    /// compare-and-swap.
+    pub fn check(&self, current: Option<&Resource>) -> Result<(), StoreError> {
+        let exists = current.is_some();
+        let granted = if exists {
+            self.allowed.replace
+        } else {
+            self.allowed.create
+        };
+        if !granted {
+            return Err(StoreError::Refused { exists });
+        }
+        let validators = current.map(|r| podplane_solid::preconditions::Validators {
+            etag: &r.etag,
+            last_modified: r.modified_ms / 1000,
+        });
+        if !self.conditions.hold(validators) {
+            return Err(StoreError::PreconditionFailed);
+        }
+        match &self.unchanged {
+            Some(expected) if current.map(|r| &r.etag) != expected.as_ref() => {
+                Err(StoreError::Changed)
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
 /// Create or replace one resource.
 #[derive(Debug, Clone)]
 pub struct WriteRequest {
@@ -105,9 +179,8 @@ pub struct WriteRequest {
     pub content_type: String,
     pub content: Content,
     pub size: u64,
-    /// Compare-and-swap: `Some(None)` means "must not exist", `Some(Some(etag))` "must still
-    /// have this ETag"; `None` writes whatever is there.
-    pub expected: Option<Option<String>>,
+    /// What must hold of the target's row at commit.
+    pub expect: Expect,
     /// Create missing intermediate containers (PUT/PATCH do; POST does not need to).
     pub create_ancestors: bool,
     /// Set for an auxiliary resource (e.g. a description resource): the resource it belongs
@@ -121,7 +194,8 @@ pub struct DeleteRequest {
     pub path: podplane_solid::path::ResourcePath,
     /// Auxiliary resources deleted in the same transaction (missing ones are skipped).
     pub auxiliaries: Vec<podplane_solid::path::ResourcePath>,
-    pub expected: Option<String>,
+    /// What must hold of the target's row at commit.
+    pub expect: Expect,
     pub actor: Option<String>,
 }
 

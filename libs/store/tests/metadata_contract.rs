@@ -11,14 +11,17 @@ fn p(s: &str) -> ResourcePath {
     ResourcePath::parse(s).unwrap()
 }
 
-fn doc(path: &str, expected: Option<Option<String>>) -> WriteRequest {
+fn doc(path: &str, unchanged: Option<Option<String>>) -> WriteRequest {
     WriteRequest {
         path: p(path),
         kind: Kind::Rdf,
         content_type: "text/turtle".into(),
         content: Content::Inline(b"<a> <b> <c> .".to_vec()),
         size: 13,
-        expected,
+        expect: Expect {
+            unchanged,
+            ..Expect::default()
+        },
         create_ancestors: true,
         auxiliary_of: None,
         actor: Some("https://id.test/me".into()),
@@ -96,6 +99,86 @@ async fn compare_and_swap(store: &dyn MetadataStore) {
     store.write(doc("/b/x", Some(Some(r.etag)))).await.unwrap();
 }
 
+async fn conditions_are_checked_at_commit(store: &dyn MetadataStore) {
+    use podplane_solid::preconditions::WriteConditions;
+    store.create_pod(NewPod::bare("b2")).await.unwrap();
+    let with = |allowed: Allowed, conditions: WriteConditions| WriteRequest {
+        expect: Expect {
+            allowed,
+            conditions,
+            unchanged: None,
+        },
+        ..doc("/b2/x", None)
+    };
+    let any = WriteConditions::default();
+    let only_replace = Allowed {
+        create: false,
+        replace: true,
+    };
+    let only_create = Allowed {
+        create: true,
+        replace: false,
+    };
+    assert!(matches!(
+        store.write(with(only_replace, any.clone())).await,
+        Err(StoreError::Refused { exists: false })
+    ));
+    let (r, created) = store.write(with(only_create, any.clone())).await.unwrap();
+    assert!(created);
+    assert!(matches!(
+        store.write(with(only_create, any.clone())).await,
+        Err(StoreError::Refused { exists: true })
+    ));
+    let if_match = |tag: &str| WriteConditions {
+        if_match: Some(tag.to_owned()),
+        ..WriteConditions::default()
+    };
+    assert!(matches!(
+        store.write(with(Allowed::ALL, if_match("\"stale\""))).await,
+        Err(StoreError::PreconditionFailed)
+    ));
+    let create_only = WriteConditions {
+        if_none_match: Some("*".into()),
+        ..WriteConditions::default()
+    };
+    assert!(matches!(
+        store.write(with(Allowed::ALL, create_only)).await,
+        Err(StoreError::PreconditionFailed)
+    ));
+    let (r2, _) = store
+        .write(with(Allowed::ALL, if_match(&r.etag)))
+        .await
+        .unwrap();
+    // The old tag no longer matches: the check sees the row as committed.
+    assert!(matches!(
+        store.write(with(Allowed::ALL, if_match(&r.etag))).await,
+        Err(StoreError::PreconditionFailed)
+    ));
+    let delete = |allowed: Allowed, conditions: WriteConditions| DeleteRequest {
+        path: p("/b2/x"),
+        auxiliaries: vec![],
+        expect: Expect {
+            allowed,
+            conditions,
+            unchanged: None,
+        },
+        actor: None,
+    };
+    assert!(matches!(
+        store.delete(delete(only_create, any.clone())).await,
+        Err(StoreError::Refused { exists: true })
+    ));
+    assert!(matches!(
+        store.delete(delete(Allowed::ALL, if_match(&r.etag))).await,
+        Err(StoreError::PreconditionFailed)
+    ));
+    store
+        .delete(delete(Allowed::ALL, if_match(&r2.etag)))
+        .await
+        .unwrap();
+    assert!(store.get("/b2/x").await.unwrap().is_none());
+}
+
 async fn intermediate_containers_and_events(store: &dyn MetadataStore) {
     store.create_pod(NewPod::bare("c")).await.unwrap();
     let before = events(store).await.len();
@@ -165,7 +248,7 @@ async fn delete_rules(store: &dyn MetadataStore) {
     let req = |path: &str| DeleteRequest {
         path: p(path),
         auxiliaries: vec![],
-        expected: None,
+        expect: Expect::default(),
         actor: None,
     };
     assert!(matches!(
@@ -175,7 +258,10 @@ async fn delete_rules(store: &dyn MetadataStore) {
     let stale = DeleteRequest {
         path: p("/e/c/x"),
         auxiliaries: vec![],
-        expected: Some("\"nope\"".into()),
+        expect: Expect {
+            unchanged: Some(Some("\"nope\"".into())),
+            ..Expect::default()
+        },
         actor: None,
     };
     assert!(matches!(
@@ -211,7 +297,7 @@ async fn superseded_and_orphaned_blobs_become_garbage(store: &dyn MetadataStore)
         .delete(DeleteRequest {
             path: p("/f/x"),
             auxiliaries: vec![],
-            expected: None,
+            expect: Expect::default(),
             actor: None,
         })
         .await
@@ -348,7 +434,7 @@ async fn auxiliary_resources_follow_their_subject(store: &dyn MetadataStore) {
         .delete(DeleteRequest {
             path: p("/i/x"),
             auxiliaries: vec![p("/i/x.meta")],
-            expected: None,
+            expect: Expect::default(),
             actor: None,
         })
         .await
@@ -356,10 +442,52 @@ async fn auxiliary_resources_follow_their_subject(store: &dyn MetadataStore) {
     assert!(store.get("/i/x.meta").await.unwrap().is_none());
 }
 
+/// Concurrent writes (which SQLite commits in groups) each stand or fall alone: a write that
+/// fails leaves the others of its transaction committed.
+async fn concurrent_writes_each_stand_or_fall_alone(store: Arc<dyn MetadataStore>) {
+    store.create_pod(NewPod::bare("k")).await.unwrap();
+    let mut distinct = Vec::new();
+    let mut same = Vec::new();
+    for i in 0..32 {
+        let s = store.clone();
+        distinct.push(tokio::spawn(async move {
+            s.write(doc(&format!("/k/d{i}"), Some(None))).await
+        }));
+        let s = store.clone();
+        same.push(tokio::spawn(async move {
+            s.write(doc("/k/same", Some(None))).await
+        }));
+    }
+    for t in distinct {
+        t.await.unwrap().unwrap();
+    }
+    let mut won = 0;
+    for t in same {
+        match t.await.unwrap() {
+            Ok(_) => won += 1,
+            Err(StoreError::Changed) => {}
+            Err(e) => panic!("unexpected {e}"),
+        }
+    }
+    assert_eq!(won, 1);
+    assert_eq!(store.children("/k/").await.unwrap().len(), 33);
+    let created = events(store.as_ref())
+        .await
+        .into_iter()
+        .filter(|e| {
+            e["type"] == "Create" && e["object"].as_str().is_some_and(|o| o.contains("/k/"))
+        })
+        .count();
+    // The pod root, the 32 documents and the one winner: no event of a failed write.
+    assert_eq!(created, 34);
+}
+
 async fn run_contract(store: Arc<dyn MetadataStore>) {
+    concurrent_writes_each_stand_or_fall_alone(store.clone()).await;
     let s = store.as_ref();
     write_creates_then_updates(s).await;
     compare_and_swap(s).await;
+    conditions_are_checked_at_commit(s).await;
     intermediate_containers_and_events(s).await;
     slash_twins_conflict(s).await;
     missing_pod_is_not_found(s).await;

@@ -33,7 +33,7 @@ async fn write(store: &SqliteMetadataStore, path: &str) {
             content_type: "text/turtle".into(),
             content: Content::Inline(Vec::new()),
             size: 0,
-            expected: None,
+            expect: Expect::default(),
             create_ancestors: true,
             auxiliary_of: None,
             actor: None,

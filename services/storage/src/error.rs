@@ -62,6 +62,8 @@ impl ApiError {
                 StoreError::NotFound(_) => StatusCode::NOT_FOUND,
                 StoreError::Conflict(_) => StatusCode::CONFLICT,
                 StoreError::Changed => StatusCode::PRECONDITION_FAILED,
+                StoreError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+                StoreError::Refused { .. } => StatusCode::FORBIDDEN,
                 StoreError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
                 StoreError::BodyFailed(_) => StatusCode::BAD_REQUEST,
                 StoreError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,

@@ -42,8 +42,8 @@ pub struct Services {
     pub rendered: moka::sync::Cache<(String, String, &'static str), bytes::Bytes>,
     /// Solid-OIDC: who sent a request.
     pub verifier: Arc<podplane_auth::Verifier>,
-    /// Parsed access control documents, pods and groups.
-    pub access: access::AccessCaches,
+    /// Who holds what where: the access control documents, read through the store.
+    pub access: access::AccessControl,
     /// Where client documents are parsed and patches evaluated.
     pub cpu: cpu::CpuPool,
 }
@@ -55,8 +55,13 @@ impl AppState {
         blobs: Arc<dyn BlobStore>,
         verifier: Arc<podplane_auth::Verifier>,
     ) -> Self {
-        let groups =
-            access::GroupCache::new(podplane_auth::Fetcher::new(verifier.config().fetch.clone()));
+        let access = access::AccessControl::new(
+            meta.clone(),
+            blobs.clone(),
+            config.base_url.clone(),
+            config.stored_limits(),
+            podplane_auth::Fetcher::new(verifier.config().fetch.clone()),
+        );
         let contexts = contexts::ContextCache::new(config.jsonld_context_allow.clone());
         let rendered = moka::sync::Cache::builder()
             .max_capacity(config.rendered_cache_bytes)
@@ -74,7 +79,7 @@ impl AppState {
             contexts,
             rendered,
             verifier,
-            access: access::AccessCaches::new(groups),
+            access,
         }))
     }
 }

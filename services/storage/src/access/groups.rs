@@ -3,7 +3,7 @@
 //! author chose to trust it) and fetched with the bounded fetcher otherwise. Fetched groups
 //! are cached briefly; a group that cannot be read grants nothing.
 
-use crate::AppState;
+use super::AccessControl;
 use podplane_auth::Fetcher;
 use podplane_solid::access::wac::group_has_member;
 use podplane_solid::access::Requester;
@@ -28,21 +28,18 @@ impl GroupCache {
                 .build(),
         }
     }
+}
 
+impl AccessControl {
     /// The groups among `groups` that list the requester's WebID.
-    pub async fn memberships(
-        &self,
-        state: &AppState,
-        groups: &[String],
-        who: &Requester,
-    ) -> HashSet<String> {
+    pub(super) async fn memberships(&self, groups: &[String], who: &Requester) -> HashSet<String> {
         let mut out = HashSet::new();
         let Some(webid) = who.webid.as_deref() else {
             return out;
         };
         for group in groups {
             let doc_url = group.split('#').next().unwrap_or(group);
-            let triples = match self.document(state, doc_url).await {
+            let triples = match self.group_document(doc_url).await {
                 Some(t) => t,
                 None => continue,
             };
@@ -53,22 +50,22 @@ impl GroupCache {
         out
     }
 
-    async fn document(&self, state: &AppState, url: &str) -> Option<Arc<Vec<oxrdf::Triple>>> {
-        if let Some(local) = url.strip_prefix(&state.config.base_url) {
+    async fn group_document(&self, url: &str) -> Option<Arc<Vec<oxrdf::Triple>>> {
+        if let Some(local) = url.strip_prefix(&self.base_url) {
             let path = ResourcePath::parse(local).ok()?;
-            let row = state.meta.get(path.as_str()).await.ok()??;
-            let bytes = podplane_store::read_content(state.blobs.as_ref(), &row.content)
+            let row = self.meta.get(path.as_str()).await.ok()??;
+            let bytes = podplane_store::read_content(self.blobs.as_ref(), &row.content)
                 .await
                 .ok()?;
             let format = RdfFormat::from_media_type(&row.content_type)?;
-            let limits = state.config.stored_limits();
-            return rdf::parse(&bytes, format, url, None, &limits)
+            return rdf::parse(&bytes, format, url, None, &self.limits)
                 .ok()
                 .map(Arc::new);
         }
-        let fetcher = self.fetcher.clone();
+        let fetcher = self.groups.fetcher.clone();
         let owned = url.to_owned();
-        self.remote
+        self.groups
+            .remote
             .try_get_with(url.to_owned(), async move {
                 fetcher.get_rdf(&owned).await.map(Arc::new)
             })

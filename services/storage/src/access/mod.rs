@@ -9,19 +9,18 @@
 mod groups;
 mod replay;
 
-use crate::error::ApiResult;
-use crate::AppState;
+use podplane_auth::Fetcher;
 use podplane_solid::access::acp::{self, Acr};
 use podplane_solid::access::wac::{Acl, Scope};
 use podplane_solid::access::{AccessKind, Modes, Requester};
+use podplane_solid::limits::Limits;
 use podplane_solid::path::ResourcePath;
 use podplane_solid::rdf::{self, RdfFormat};
-use podplane_store::{Pod, Resource};
+use podplane_store::{BlobStore, MetadataStore, Pod, Resource, StoreError};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use groups::GroupCache;
 pub use replay::StoreReplayCache;
 
 /// A parsed access control document.
@@ -31,15 +30,34 @@ pub enum Document {
     Acp(Acr),
 }
 
-pub struct AccessCaches {
+/// Access control, one value in the service state: it reads the documents that govern a path
+/// through the store (as any reader does) and keeps what is costly to redo (parsed documents,
+/// pods, fetched groups).
+pub struct AccessControl {
+    meta: Arc<dyn MetadataStore>,
+    blobs: Arc<dyn BlobStore>,
+    /// Documents are parsed against IRIs under this base URL.
+    base_url: String,
+    /// Limits for parsing stored documents (already accepted once).
+    limits: Limits,
     documents: moka::sync::Cache<(String, String), Arc<Document>>,
     pods: moka::sync::Cache<String, Option<Arc<Pod>>>,
-    pub groups: GroupCache,
+    groups: groups::GroupCache,
 }
 
-impl AccessCaches {
-    pub fn new(groups: GroupCache) -> Self {
+impl AccessControl {
+    pub fn new(
+        meta: Arc<dyn MetadataStore>,
+        blobs: Arc<dyn BlobStore>,
+        base_url: String,
+        limits: Limits,
+        fetcher: Fetcher,
+    ) -> Self {
         Self {
+            meta,
+            blobs,
+            base_url,
+            limits,
             documents: moka::sync::Cache::builder().max_capacity(20_000).build(),
             // Pods are created but never change kind or owner, so a short TTL only delays
             // the sight of a pod created by another process.
@@ -47,8 +65,12 @@ impl AccessCaches {
                 .max_capacity(10_000)
                 .time_to_live(Duration::from_secs(2))
                 .build(),
-            groups,
+            groups: groups::GroupCache::new(fetcher),
         }
+    }
+
+    fn iri(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
     }
 }
 
@@ -71,23 +93,23 @@ pub struct Governing {
     docs: Vec<(ResourcePath, Arc<Document>)>,
 }
 
-impl AppState {
-    pub async fn pod_of(&self, path: &ResourcePath) -> ApiResult<Option<Arc<Pod>>> {
+impl AccessControl {
+    pub async fn pod_of(&self, path: &ResourcePath) -> Result<Option<Arc<Pod>>, StoreError> {
         let Some(name) = path.pod() else {
             return Ok(None);
         };
-        if let Some(hit) = self.access.pods.get(name) {
+        if let Some(hit) = self.pods.get(name) {
             if hit.is_some() {
                 return Ok(hit);
             }
         }
         let pod = self.meta.get_pod(name).await?.map(Arc::new);
-        self.access.pods.insert(name.to_owned(), pod.clone());
+        self.pods.insert(name.to_owned(), pod.clone());
         Ok(pod)
     }
 
     /// The documents governing `path` (a non-auxiliary path), or `None` outside any pod.
-    pub async fn governing(&self, path: &ResourcePath) -> ApiResult<Option<Governing>> {
+    pub async fn governing(&self, path: &ResourcePath) -> Result<Option<Governing>, StoreError> {
         let Some(pod) = self.pod_of(path).await? else {
             return Ok(None);
         };
@@ -126,17 +148,20 @@ impl AppState {
         }))
     }
 
-    async fn document(&self, kind: AccessKind, row: &Resource) -> ApiResult<Arc<Document>> {
+    async fn document(
+        &self,
+        kind: AccessKind,
+        row: &Resource,
+    ) -> Result<Arc<Document>, StoreError> {
         let key = (row.path.clone(), row.etag.clone());
-        if let Some(hit) = self.access.documents.get(&key) {
+        if let Some(hit) = self.documents.get(&key) {
             return Ok(hit);
         }
         let bytes = podplane_store::read_content(self.blobs.as_ref(), &row.content).await?;
         let format = RdfFormat::from_media_type(&row.content_type).unwrap_or(RdfFormat::Turtle);
         // A document that no longer parses grants nothing rather than failing every request.
-        let limits = self.config.stored_limits();
         let iri = self.iri(&row.path);
-        let triples = rdf::parse(&bytes, format, &iri, None, &limits).unwrap_or_else(|e| {
+        let triples = rdf::parse(&bytes, format, &iri, None, &self.limits).unwrap_or_else(|e| {
             tracing::warn!(path = %row.path, error = %e, "unreadable access control document");
             Vec::new()
         });
@@ -144,7 +169,7 @@ impl AppState {
             AccessKind::Wac => Document::Wac(Acl::parse(&triples)),
             AccessKind::Acp => Document::Acp(Acr::parse(&triples)),
         });
-        self.access.documents.insert(key, doc.clone());
+        self.documents.insert(key, doc.clone());
         Ok(doc)
     }
 
@@ -186,7 +211,7 @@ impl AppState {
                     Scope::Inherited(&subject_iri)
                 };
                 let wanted = acl.groups_to_check(scope, who);
-                let members = self.access.groups.memberships(self, &wanted, who).await;
+                let members = self.memberships(&wanted, who).await;
                 let resource = acl.modes(scope, who, &|g| members.contains(g));
                 let control = resource.contains(Modes::CONTROL);
                 Effective {

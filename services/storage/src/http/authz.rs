@@ -19,11 +19,10 @@ use podplane_solid::access::{
 };
 use podplane_solid::headers::format_links;
 use podplane_solid::path::{Auxiliary, ResourcePath};
-use podplane_store::{Resource, StoreError};
-use std::borrow::Cow;
+use podplane_store::{Allowed, Resource, StoreError};
 
-/// What a request was granted. It travels with the request to the commit: handlers that
-/// decide late (PATCH) consult it, and writes re-check it against what exists by then.
+/// What a request was granted: who asks, and what they hold. It travels with the request to
+/// its store call, which applies the part that depends on what exists at commit.
 #[derive(Debug, Clone)]
 pub struct Grant {
     pub who: Requester,
@@ -32,12 +31,32 @@ pub struct Grant {
     /// Modes the public holds, for `WAC-Allow` on GET/HEAD.
     pub public: Option<Modes>,
     pub kind: Option<AccessKind>,
-    /// Whether the target existed when this was decided, where that changed the decision
-    /// (a PUT or PATCH to a resource is an update; to a free name it is a create).
-    pub decided_on_existing: Option<bool>,
-    /// The target's row as authorization read it, for a GET or HEAD of a resource that
-    /// exists: the handler serves this row rather than reading it again.
-    pub read_row: Option<Resource>,
+    /// What the requester holds where an operation can need it.
+    held: Held,
+    /// The target's row as authorization read it (`Some(None)`: there is none), when the
+    /// target is not an auxiliary resource: handlers use it rather than reading it again.
+    pub row: Option<Option<Resource>>,
+}
+
+/// The modes held in the three places `access::need` names.
+#[derive(Debug, Clone, Copy)]
+struct Held {
+    target: Modes,
+    parent: Modes,
+    control: Modes,
+}
+
+impl Held {
+    const ALL: Held = Held {
+        target: Modes::ALL,
+        parent: Modes::ALL,
+        control: Modes::ALL,
+    };
+    const NONE: Held = Held {
+        target: Modes::NONE,
+        parent: Modes::NONE,
+        control: Modes::NONE,
+    };
 }
 
 impl Grant {
@@ -46,45 +65,42 @@ impl Grant {
         self.who.webid.as_deref()
     }
 
-    /// The grant that holds for the target as it is now. Headers are authorized before the
-    /// body arrives, and a body can take long: if the target appeared (or vanished) since, a
-    /// create must not land as an overwrite of someone else's document (or the reverse), so
-    /// the decision is made again on what exists now; refused means 403 (or 401).
-    pub async fn for_current(
-        &self,
-        state: &AppState,
-        method: &Method,
-        path: &ResourcePath,
-        exists: bool,
-    ) -> ApiResult<Cow<'_, Grant>> {
-        match self.decided_on_existing {
-            Some(existed) if existed != exists => Ok(Cow::Owned(
-                decide(state, method, path, self.who.clone()).await?,
-            )),
-            _ => Ok(Cow::Borrowed(self)),
+    /// Whether `op` may create `path` and whether it may replace it: headers are authorized
+    /// before the body arrives, and the target can appear or vanish meanwhile, so both are
+    /// decided now and the store applies the one that matches what exists at commit (a
+    /// create never lands as an overwrite of someone else's document, nor the reverse).
+    pub fn allowed(&self, path: &ResourcePath, op: impl Fn(bool) -> Operation) -> Allowed {
+        let held = self.held;
+        let may = |exists| need_at(path, op(exists)).met_by(held.target, held.parent, held.control);
+        Allowed {
+            create: may(false),
+            replace: may(true),
         }
     }
 
-    /// Whether the grant covers what a PATCH turned out to do once its body was parsed (the
-    /// headers were authorized for the least a patch needs). `exists`: whether the target
-    /// exists now; the container's part of a create was already decided.
-    pub fn check_patch(
+    /// The answer to a store call on `path` that failed with `e`: a refusal at commit is a 401
+    /// or 403 naming what `op` needed; anything else maps as usual.
+    pub fn explain(
         &self,
         state: &AppState,
         path: &ResourcePath,
-        exists: bool,
-        shape: PatchShape,
-    ) -> ApiResult<()> {
-        let need = access::need(
-            Operation::Patch { exists, shape },
-            path.auxiliary().map(|(kind, _)| kind),
-            path.is_pod_root(),
-        );
-        // Access control documents: decided on the control modes, which no patch changes.
-        if need.control.is_empty() && !self.modes.contains(need.target) {
-            return Err(refuse(state, &self.who, need.target));
+        op: impl Fn(bool) -> Operation,
+        e: StoreError,
+    ) -> ApiError {
+        match e {
+            StoreError::Refused { exists } => {
+                refuse(state, &self.who, need_at(path, op(exists)).named())
+            }
+            other => other.into(),
         }
-        Ok(())
+    }
+}
+
+/// What `op` needs on `path` (an auxiliary resource's needs are decided on its subject).
+fn need_at(path: &ResourcePath, op: Operation) -> access::Need {
+    match path.auxiliary() {
+        Some((kind, subject)) => access::need(op, Some(kind), subject.is_pod_root()),
+        None => access::need(op, None, path.is_pod_root()),
     }
 }
 
@@ -228,49 +244,58 @@ async fn decide(
             modes: Modes::ALL,
             public: Some(Modes::ALL),
             kind: None,
-            decided_on_existing: None,
-            read_row: None,
+            held: Held::ALL,
+            row: None,
         });
     }
-    let Some(mut g) = state.governing(&subject).await? else {
+    let Some(mut g) = state.access.governing(&subject).await? else {
         return Ok(Grant {
             who,
             modes: Modes::NONE,
             public: None,
             kind: None,
-            decided_on_existing: None,
-            read_row: None,
+            held: Held::NONE,
+            row: None,
         });
     };
     let kind = Some(g.pod.access);
     let reads = matches!(*method, Method::GET | Method::HEAD);
-    let on_subject = state.effective(&g, &subject, &who).await;
+    let on_subject = state.access.effective(&g, &subject, &who).await;
     let public = match (reads && aux.is_none(), who == who.as_public()) {
         (false, _) => None,
         // An anonymous request already is the public's.
         (true, true) => Some(on_subject.resource),
         (true, false) => Some(
             state
+                .access
                 .effective(&g, &subject, &who.as_public())
                 .await
                 .resource,
         ),
     };
     let exists = g.subject.is_some();
-    // Before the body is read, a PATCH is authorized for the least it can need;
-    // `Grant::check_patch` decides the rest from the parsed body.
+    // Before the body is read, a PATCH is authorized for the least it can need; the handler
+    // decides the rest from the parsed body.
     let need = access::need(
         operation(method, exists, PatchShape::INSERT_ONLY),
         aux,
         subject.is_pod_root(),
     );
+    // A PUT or PATCH creates or replaces depending on what exists at commit: the parent's
+    // modes are needed for the first, whatever exists now.
+    let writes = aux.is_none() && matches!(*method, Method::PUT | Method::PATCH);
     let on_parent = match subject.parent() {
-        Some(parent) if !need.parent.is_empty() && !parent.is_root() => {
-            state.effective(&g, &parent, &who).await.resource
+        Some(parent) if (writes || !need.parent.is_empty()) && !parent.is_root() => {
+            state.access.effective(&g, &parent, &who).await.resource
         }
         _ => Modes::NONE,
     };
-    if !need.met_by(on_subject.resource, on_parent, on_subject.acl) {
+    let held = Held {
+        target: on_subject.resource,
+        parent: on_parent,
+        control: on_subject.acl,
+    };
+    if !need.met_by(held.target, held.parent, held.control) {
         return Err(refuse(state, &who, need.named()));
     }
     let modes = if aux == Some(Auxiliary::AccessControl) {
@@ -280,23 +305,18 @@ async fn decide(
     } else {
         on_subject.resource
     };
-    let creates_or_updates = aux.is_none() && matches!(*method, Method::PUT | Method::PATCH);
     Ok(Grant {
         who,
         modes,
         public,
         kind,
-        decided_on_existing: creates_or_updates.then_some(exists),
-        read_row: if reads && aux.is_none() {
-            g.subject.take()
-        } else {
-            None
-        },
+        held,
+        row: aux.is_none().then(|| g.subject.take()),
     })
 }
 
 /// The method, as far as authorization cares.
-fn operation(method: &Method, exists: bool, shape: PatchShape) -> Operation {
+pub fn operation(method: &Method, exists: bool, shape: PatchShape) -> Operation {
     match *method {
         Method::GET | Method::HEAD => Operation::Read,
         Method::POST => Operation::Post,
@@ -307,20 +327,44 @@ fn operation(method: &Method, exists: bool, shape: PatchShape) -> Operation {
     }
 }
 
+/// What a grant lets a successful response tell the client about access.
+#[derive(Debug, Clone, Copy)]
+pub struct Shown {
+    kind: Option<AccessKind>,
+    modes: Modes,
+    public: Option<Modes>,
+}
+
+impl Grant {
+    pub fn shown(&self) -> Shown {
+        Shown {
+            kind: self.kind,
+            modes: self.modes,
+            public: self.public,
+        }
+    }
+}
+
 /// The access headers of a successful response.
 pub async fn decorate(
     state: &AppState,
     method: &Method,
     path: &ResourcePath,
-    grant: Option<&Grant>,
+    shown: Option<Shown>,
     res: &mut Response,
 ) {
     if res.status().is_client_error() || res.status().is_server_error() || path.pod().is_none() {
         return;
     }
-    let kind = match grant.and_then(|g| g.kind) {
+    let kind = match shown.and_then(|g| g.kind) {
         Some(k) => Some(k),
-        None => state.pod_of(path).await.ok().flatten().map(|p| p.access),
+        None => state
+            .access
+            .pod_of(path)
+            .await
+            .ok()
+            .flatten()
+            .map(|p| p.access),
     };
     let mut links: Vec<(String, &str)> = Vec::new();
     match path.auxiliary() {
@@ -345,11 +389,16 @@ pub async fn decorate(
             h.append(header::LINK, v);
         }
     }
-    if let (Some(g), Some(public)) = (grant, grant.and_then(|g| g.public)) {
+    if let Some(Shown {
+        modes,
+        public: Some(public),
+        ..
+    }) = shown
+    {
         set(
             h,
             HeaderName::from_static("wac-allow"),
-            &wac_allow(g.modes, public),
+            &wac_allow(modes, public),
         );
     }
 }

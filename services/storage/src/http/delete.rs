@@ -1,21 +1,23 @@
 //! DELETE of resources and empty containers.
 
-use super::request::check_write_preconditions;
-use super::CAS_ATTEMPTS;
+use super::request::write_conditions;
+use super::ResourceRequest;
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use podplane_solid::access::Operation;
 use podplane_solid::headers::{allow, ResourceKind};
-use podplane_solid::path::{Auxiliary, ResourcePath};
-use podplane_store::{DeleteRequest, StoreError};
+use podplane_solid::path::Auxiliary;
+use podplane_store::{DeleteRequest, Expect};
 
-pub async fn delete(
-    state: &AppState,
-    path: ResourcePath,
-    headers: &HeaderMap,
-    actor: Option<&str>,
-) -> ApiResult<Response> {
+pub async fn delete(state: &AppState, req: ResourceRequest) -> ApiResult<Response> {
+    let ResourceRequest {
+        path,
+        headers,
+        grant,
+        ..
+    } = req;
     if path.is_root() {
         return Err(ApiError::MethodNotAllowed {
             detail: "the server root cannot be deleted".into(),
@@ -40,26 +42,20 @@ pub async fn delete(
             allow: "GET, HEAD, OPTIONS, PUT, PATCH",
         });
     }
-    for _ in 0..CAS_ATTEMPTS {
-        let current = state
-            .meta
-            .get(path.as_str())
-            .await?
-            .ok_or_else(|| ApiError::NotFound(format!("no resource at {path}")))?;
-        check_write_preconditions(headers, Some(&current))?;
-        let req = DeleteRequest {
-            auxiliaries: path.auxiliaries(),
-            path: path.clone(),
-            expected: Some(current.etag),
-            actor: actor.map(str::to_owned),
-        };
-        match state.delete(req).await {
-            Ok(()) => return Ok(StatusCode::NO_CONTENT.into_response()),
-            Err(StoreError::Changed) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(ApiError::Conflict(
-        "the resource is being changed by others; retry".into(),
-    ))
+    let op = |_| Operation::Delete;
+    let req = DeleteRequest {
+        auxiliaries: path.auxiliaries(),
+        path: path.clone(),
+        expect: Expect {
+            allowed: grant.allowed(&path, op),
+            conditions: write_conditions(&headers),
+            unchanged: None,
+        },
+        actor: grant.actor().map(str::to_owned),
+    };
+    state
+        .delete(req)
+        .await
+        .map_err(|e| grant.explain(state, &path, op, e))?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -1,6 +1,9 @@
 //! HTTP surface of the storage service. A request's journey reads top to bottom:
-//! [`router`] → CORS (`podplane_telemetry::cors`) → [`dispatch`] (target path, method) → one handler module per method group
-//! (`read`, `write`, `patch`, `delete`) → store → response headers from `respond`.
+//! [`router`] → CORS (`podplane_telemetry::cors`) → [`route`]: the target path, then one
+//! authorization decision (`authz`: who asks, what they hold) → a [`ResourceRequest`] → one
+//! handler per method, all of the same shape (`read`, `write`, `patch`, `delete`) → one store
+//! call, which checks preconditions and the create-or-replace decision against the row as it
+//! is at commit → response headers from `respond`, access headers from `authz::decorate`.
 
 mod authz;
 mod body;
@@ -15,8 +18,9 @@ mod write;
 
 use crate::error::{problem, ApiError, ApiResult};
 use crate::AppState;
+use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{Method, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -28,8 +32,17 @@ pub use internal::{view as topic_view, TopicView};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
-/// How many times a write retries after losing a compare-and-swap race to another writer.
-const CAS_ATTEMPTS: usize = 8;
+/// One request for a resource, as every handler receives it.
+pub struct ResourceRequest {
+    /// The target, validated.
+    pub path: ResourcePath,
+    pub method: Method,
+    pub headers: HeaderMap,
+    /// Not read yet: handlers refuse what they can before reading it.
+    pub body: Body,
+    /// Who asks and what they hold, decided before anything else happened.
+    pub grant: Grant,
+}
 
 pub fn router(state: AppState) -> Router {
     // Installed before the first request so no count is lost.
@@ -81,44 +94,40 @@ async fn route(state: AppState, req: Request) -> ApiResult<Response> {
     // Nothing outside a pod can be written: say so before a byte of the body is read (the
     // server root answers its own 405 or 404, also without reading).
     let writes = matches!(method, Method::PUT | Method::POST | Method::PATCH);
-    if writes && !path.is_root() && state.pod_of(&path).await?.is_none() {
+    if writes && !path.is_root() && state.access.pod_of(&path).await?.is_none() {
         return Err(ApiError::NotFound(format!("no pod holds {path}")));
     }
     // OPTIONS answers what could be done here, for anyone (CORS preflights carry no
     // credentials), and says what the resource is only to those who may read it; every
     // other method is authorized before anything else happens.
     let raw_path = req.uri().path();
-    let (grant, mut res) = if method == Method::OPTIONS {
+    let (shown, mut res) = if method == Method::OPTIONS {
         let reveal = authz::may_read(&state, &path, raw_path, req.headers()).await;
         (None, read::options(&state, &path, reveal).await?)
     } else {
-        let mut grant = authz::authorize(&state, &method, &path, raw_path, req.headers()).await?;
-        let read_row = grant.read_row.take();
-        let res = handle(&state, path.clone(), req, &grant, read_row).await?;
-        (Some(grant), res)
+        let grant = authz::authorize(&state, &method, &path, raw_path, req.headers()).await?;
+        let shown = grant.shown();
+        let (parts, body) = req.into_parts();
+        let req = ResourceRequest {
+            path: path.clone(),
+            method: parts.method,
+            headers: parts.headers,
+            body,
+            grant,
+        };
+        (Some(shown), handle(&state, req).await?)
     };
-    authz::decorate(&state, &method, &path, grant.as_ref(), &mut res).await;
+    authz::decorate(&state, &method, &path, shown, &mut res).await;
     Ok(res)
 }
 
-/// `grant` is what authorization decided; handlers that write carry it to their commit, where
-/// it is checked against what exists then. `read_row`: the target's row authorization read
-/// (GET, HEAD), served as it is.
-async fn handle(
-    state: &AppState,
-    path: ResourcePath,
-    req: Request,
-    grant: &Grant,
-    read_row: Option<podplane_store::Resource>,
-) -> ApiResult<Response> {
-    let state = state.clone();
-    match *req.method() {
-        Method::GET => read::get(&state, &path, req.headers(), read_row, true).await,
-        Method::HEAD => read::get(&state, &path, req.headers(), read_row, false).await,
-        Method::PUT => write::put(&state, path, req, grant).await,
-        Method::POST => write::post(&state, path, req, grant).await,
-        Method::PATCH => patch::patch(&state, path, req, grant).await,
-        Method::DELETE => delete::delete(&state, path, req.headers(), grant.actor()).await,
+async fn handle(state: &AppState, req: ResourceRequest) -> ApiResult<Response> {
+    match req.method {
+        Method::GET | Method::HEAD => read::get(state, req).await,
+        Method::PUT => write::put(state, req).await,
+        Method::POST => write::post(state, req).await,
+        Method::PATCH => patch::patch(state, req).await,
+        Method::DELETE => delete::delete(state, req).await,
         ref other => Err(ApiError::MethodNotAllowed {
             detail: format!("method {other} is not supported"),
             allow: ALL_METHODS,

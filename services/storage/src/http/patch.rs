@@ -2,23 +2,21 @@
 
 use super::body;
 use super::read::stored_triples;
-use super::request::{check_write_preconditions, content_type};
+use super::request::{content_type, write_conditions};
 use super::respond::set;
 use super::write::stage_rdf;
-use super::{Grant, CAS_ATTEMPTS};
+use super::ResourceRequest;
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
-use axum::extract::Request;
-use axum::http::{header, HeaderMap, HeaderName, Method, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, StatusCode};
 use axum::response::{IntoResponse, Response};
 use oxrdf::Graph;
-use podplane_solid::access::PatchShape;
+use podplane_solid::access::{Operation, PatchShape};
 use podplane_solid::container::check_client_triples;
 use podplane_solid::headers::ACCEPT_PATCH;
 use podplane_solid::limits::{EvalBudget, Limits};
-use podplane_solid::path::ResourcePath;
 use podplane_solid::{n3patch, sparql_update, SolidError};
-use podplane_store::{Kind, StoreError};
+use podplane_store::{Expect, Kind, StoreError};
 use std::sync::Arc;
 
 enum Patch {
@@ -42,20 +40,26 @@ impl Patch {
     }
 }
 
-pub async fn patch(
-    state: &AppState,
-    path: ResourcePath,
-    req: Request,
-    grant: &Grant,
-) -> ApiResult<Response> {
+/// A patch is applied to the document as it was read and committed only if nothing changed it
+/// since; if something did, it is applied again to the new document, at most this many times
+/// (preconditions and access are checked at each commit, against the row as it is then).
+const APPLY_ATTEMPTS: usize = 8;
+
+pub async fn patch(state: &AppState, req: ResourceRequest) -> ApiResult<Response> {
+    let ResourceRequest {
+        path,
+        headers,
+        body,
+        mut grant,
+        ..
+    } = req;
     if path.is_root() {
         return Err(ApiError::MethodNotAllowed {
             detail: "the server root cannot be written".into(),
             allow: "OPTIONS",
         });
     }
-    let (parts, body) = req.into_parts();
-    let media = content_type(&parts.headers)?
+    let media = content_type(&headers)?
         .ok_or_else(|| ApiError::BadRequest("a PATCH needs a Content-Type".into()))?;
     let base = state.iri(path.as_str());
     let parse: fn(&[u8], &str, &Limits) -> Result<Patch, SolidError> = match media.as_str() {
@@ -87,13 +91,24 @@ pub async fn patch(
             .await??,
     );
 
-    for _ in 0..CAS_ATTEMPTS {
-        let current = state.meta.get(path.as_str()).await?;
-        let now = grant
-            .for_current(state, &Method::PATCH, &path, current.is_some())
-            .await?;
-        now.check_patch(state, &path, current.is_some(), patch.shape())?;
-        check_write_preconditions(&parts.headers, current.as_ref())?;
+    let shape = patch.shape();
+    let op = |exists| Operation::Patch { exists, shape };
+    let allowed = grant.allowed(&path, op);
+    let conditions = write_conditions(&headers);
+    let mut current = match grant.row.take() {
+        Some(row) => row,
+        None => state.meta.get(path.as_str()).await?,
+    };
+    for _ in 0..APPLY_ATTEMPTS {
+        let expect = Expect {
+            allowed,
+            conditions: conditions.clone(),
+            unchanged: Some(current.as_ref().map(|c| c.etag.clone())),
+        };
+        // Refuse before evaluating when the answer cannot be yes (the commit checks again).
+        expect
+            .check(current.as_ref())
+            .map_err(|e| grant.explain(state, &path, op, e))?;
         let (kind, mut graph) = match &current {
             Some(r) if r.kind == Kind::Binary => {
                 return Err(SolidError::UnsupportedMediaType(
@@ -108,23 +123,8 @@ pub async fn patch(
                     .into_iter()
                     .collect::<Graph>(),
             ),
-            None => {
-                if let Some(twin) = path.toggled_slash() {
-                    if state.meta.get(twin.as_str()).await?.is_some() {
-                        return Err(ApiError::Conflict(format!(
-                            "{twin} exists; {path} cannot exist beside it"
-                        )));
-                    }
-                }
-                (
-                    if path.is_container() {
-                        Kind::Container
-                    } else {
-                        Kind::Rdf
-                    },
-                    Graph::new(),
-                )
-            }
+            None if path.is_container() => (Kind::Container, Graph::new()),
+            None => (Kind::Rdf, Graph::new()),
         };
         let job = patch.clone();
         let triples: Vec<oxrdf::Triple> = state
@@ -143,7 +143,7 @@ pub async fn patch(
         }
         let staged = stage_rdf(state, kind, &triples).await?;
         match state
-            .write(staged.request(&path, Some(current.map(|c| c.etag)), grant.actor()))
+            .write(staged.request(&path, expect, grant.actor()))
             .await
         {
             Ok((resource, created)) => {
@@ -159,10 +159,13 @@ pub async fn patch(
                 }
                 return Ok((status, h).into_response());
             }
-            Err(StoreError::Changed) => staged.discard(state).await,
+            Err(StoreError::Changed) => {
+                staged.discard(state).await;
+                current = state.meta.get(path.as_str()).await?;
+            }
             Err(e) => {
                 staged.discard(state).await;
-                return Err(e.into());
+                return Err(grant.explain(state, &path, op, e));
             }
         }
     }

@@ -2,10 +2,11 @@
 
 use super::request::{conditions, header_str};
 use super::respond::{kind_of, representation_etag, resource_headers, set, validator_headers};
+use super::ResourceRequest;
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
 use axum::body::Body;
-use axum::http::{header, HeaderMap, HeaderName, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -20,21 +21,17 @@ use podplane_solid::range::{self, RangeAnswer};
 use podplane_solid::rdf::{self, RdfFormat};
 use podplane_store::{ByteStream, Content, Kind, Resource};
 
-/// `known`: the target's row if the caller already read it in this request.
-pub async fn get(
-    state: &AppState,
-    path: &ResourcePath,
-    headers: &HeaderMap,
-    known: Option<Resource>,
-    with_body: bool,
-) -> ApiResult<Response> {
+/// GET and HEAD. The target's row is the one authorization read, when it read one.
+pub async fn get(state: &AppState, req: ResourceRequest) -> ApiResult<Response> {
+    let (path, headers) = (&req.path, &req.headers);
+    let with_body = req.method != Method::HEAD;
     if path.is_root() {
         return Err(ApiError::NotFound(
             "the server root is not a resource; pods live at /{name}/".into(),
         ));
     }
-    let stored = match known {
-        Some(row) => Some(row),
+    let stored = match req.grant.row {
+        Some(row) => row,
         None => state.meta.get(path.as_str()).await?,
     };
     let found = match stored {
@@ -89,6 +86,7 @@ async fn implicit_acr(state: &AppState, path: &ResourcePath) -> ApiResult<Option
         return Ok(None);
     };
     let is_acp = state
+        .access
         .pod_of(path)
         .await?
         .is_some_and(|p| p.access == AccessKind::Acp);

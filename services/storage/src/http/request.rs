@@ -3,8 +3,7 @@
 use crate::error::{ApiError, ApiResult};
 use axum::http::{header, HeaderMap};
 use podplane_solid::conneg::media_type_essence;
-use podplane_solid::preconditions::{self, Conditions, Outcome, Validators};
-use podplane_store::Resource;
+use podplane_solid::preconditions::{Conditions, WriteConditions};
 
 pub fn header_str(headers: &HeaderMap, name: impl header::AsHeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
@@ -19,25 +18,12 @@ pub fn conditions(headers: &HeaderMap) -> Conditions<'_> {
     }
 }
 
-pub fn validators(r: &Resource) -> Validators<'_> {
-    Validators {
-        etag: &r.etag,
-        last_modified: r.modified_ms / 1000,
-    }
-}
-
-/// Evaluates preconditions for a write: anything but "proceed" is a 412.
-pub fn check_write_preconditions(headers: &HeaderMap, current: Option<&Resource>) -> ApiResult<()> {
-    let if_match = header_str(headers, header::IF_MATCH).map(strip_variants);
-    let if_none_match = header_str(headers, header::IF_NONE_MATCH).map(strip_variants);
-    let c = Conditions {
-        if_match: if_match.as_deref(),
-        if_none_match: if_none_match.as_deref(),
-        ..conditions(headers)
-    };
-    match preconditions::evaluate(&c, current.map(validators), false) {
-        Outcome::Proceed => Ok(()),
-        Outcome::NotModified | Outcome::PreconditionFailed => Err(ApiError::PreconditionFailed),
+/// The conditional headers of a write, to be evaluated at commit.
+pub fn write_conditions(headers: &HeaderMap) -> WriteConditions {
+    WriteConditions {
+        if_match: header_str(headers, header::IF_MATCH).map(strip_variants),
+        if_none_match: header_str(headers, header::IF_NONE_MATCH).map(strip_variants),
+        if_unmodified_since: header_str(headers, header::IF_UNMODIFIED_SINCE).map(str::to_owned),
     }
 }
 

@@ -1,29 +1,27 @@
 //! PUT and POST: stage the new content, then switch the metadata in one transaction.
 //!
 //! Content is staged first (streamed to a new blob, or parsed RDF kept inline) and committed
-//! with a compare-and-swap against the state the preconditions were checked on. If another
-//! writer got there first, the preconditions are checked again on the new state; the staged
-//! content is discarded whenever the write does not happen.
+//! by one store call that checks the preconditions and the create-or-replace decision against
+//! the row as it is at commit; the staged content is discarded whenever the write does not
+//! happen.
 
 use super::body;
-use super::request::{
-    check_write_preconditions, content_length, content_type, has_body, link_types,
-};
+use super::request::{content_length, content_type, has_body, link_types, write_conditions};
 use super::respond::set;
-use super::{Grant, CAS_ATTEMPTS};
+use super::ResourceRequest;
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
 use axum::body::Body;
-use axum::extract::Request;
-use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::StreamExt;
+use podplane_solid::access::Operation;
 use podplane_solid::container::check_client_triples;
 use podplane_solid::path::{sanitize_slug, ResourcePath};
 use podplane_solid::rdf::{self, RdfFormat};
 use podplane_solid::{vocab, SolidError};
-use podplane_store::{Content, Kind, Resource, StoreError, WriteRequest};
+use podplane_store::{Content, Expect, Kind, Resource, StoreError, WriteRequest};
 
 /// Content ready to be committed.
 pub struct Staged {
@@ -34,12 +32,12 @@ pub struct Staged {
 }
 
 impl Staged {
-    /// The write that commits this content at `path` (creating missing ancestors), with
-    /// `expected` as the compare-and-swap condition, on behalf of `actor` (a WebID).
+    /// The write that commits this content at `path` (creating missing ancestors) if
+    /// `expect` holds then, on behalf of `actor` (a WebID).
     pub fn request(
         &self,
         path: &ResourcePath,
-        expected: Option<Option<String>>,
+        expect: Expect,
         actor: Option<&str>,
     ) -> WriteRequest {
         WriteRequest {
@@ -48,7 +46,7 @@ impl Staged {
             content_type: self.content_type.clone(),
             content: self.content.clone(),
             size: self.size,
-            expected,
+            expect,
             create_ancestors: true,
             auxiliary_of: path.auxiliary_subject(),
             actor: actor.map(str::to_owned),
@@ -63,37 +61,40 @@ impl Staged {
     }
 }
 
-pub async fn put(
-    state: &AppState,
-    path: ResourcePath,
-    req: Request,
-    grant: &Grant,
-) -> ApiResult<Response> {
+pub async fn put(state: &AppState, req: ResourceRequest) -> ApiResult<Response> {
+    let ResourceRequest {
+        path,
+        headers,
+        body,
+        mut grant,
+        ..
+    } = req;
     if path.is_root() {
         return Err(ApiError::MethodNotAllowed {
             detail: "the server root cannot be written".into(),
             allow: "OPTIONS",
         });
     }
-    let (parts, body) = req.into_parts();
-    if wants_container(&parts.headers) && !path.is_container() {
+    if wants_container(&headers) && !path.is_container() {
         return Err(ApiError::Conflict(
             "a container's IRI must end with '/'".into(),
         ));
     }
-    // Refuse before reading the body when the answer cannot be yes.
-    let current = state.meta.get(path.as_str()).await?;
-    check_write_preconditions(&parts.headers, current.as_ref())?;
-    if current.is_none() {
-        if let Some(twin) = path.toggled_slash() {
-            if state.meta.get(twin.as_str()).await?.is_some() {
-                return Err(ApiError::Conflict(format!(
-                    "{twin} exists; {path} cannot exist beside it"
-                )));
-            }
-        }
-    }
-    let incoming = receive(state, &parts.headers, body, path.is_container()).await?;
+    let op = |exists| Operation::Put { exists };
+    let expect = Expect {
+        allowed: grant.allowed(&path, op),
+        conditions: write_conditions(&headers),
+        unchanged: None,
+    };
+    // Refuse before reading the body when the answer cannot be yes (the commit checks again).
+    let current = match grant.row.take() {
+        Some(row) => row,
+        None => state.meta.get(path.as_str()).await?,
+    };
+    expect
+        .check(current.as_ref())
+        .map_err(|e| grant.explain(state, &path, op, e))?;
+    let incoming = receive(state, &headers, body, path.is_container()).await?;
     if path.auxiliary_subject().is_some() && !matches!(incoming, Incoming::Rdf { .. }) {
         incoming.discard(state).await;
         return Err(
@@ -102,7 +103,10 @@ pub async fn put(
     }
     let result = async {
         let staged = materialize(state, &path, &incoming).await?;
-        let done = commit(state, &path, &parts.headers, &staged, grant).await;
+        let done = state
+            .write(staged.request(&path, expect, grant.actor()))
+            .await
+            .map_err(|e| grant.explain(state, &path, op, e));
         if done.is_err() {
             staged.discard(state).await;
         }
@@ -118,13 +122,19 @@ pub async fn put(
     }
 }
 
-pub async fn post(
-    state: &AppState,
-    container: ResourcePath,
-    req: Request,
-    grant: &Grant,
-) -> ApiResult<Response> {
-    match state.meta.get(container.as_str()).await? {
+pub async fn post(state: &AppState, req: ResourceRequest) -> ApiResult<Response> {
+    let ResourceRequest {
+        path: container,
+        headers,
+        body,
+        mut grant,
+        ..
+    } = req;
+    let row = match grant.row.take() {
+        Some(row) => row,
+        None => state.meta.get(container.as_str()).await?,
+    };
+    match row {
         None => return Err(ApiError::NotFound(format!("no container at {container}"))),
         Some(r) if r.kind != Kind::Container => {
             return Err(ApiError::MethodNotAllowed {
@@ -134,14 +144,12 @@ pub async fn post(
         }
         Some(_) => {}
     }
-    let (parts, body) = req.into_parts();
-    let as_container = wants_container(&parts.headers);
-    let slug = parts
-        .headers
+    let as_container = wants_container(&headers);
+    let slug = headers
         .get("slug")
         .and_then(|v| v.to_str().ok())
         .and_then(sanitize_slug);
-    let incoming = receive(state, &parts.headers, body, as_container).await?;
+    let incoming = receive(state, &headers, body, as_container).await?;
     let actor = grant.actor();
     let result = create_child(state, &container, slug, as_container, &incoming, actor).await;
     if result.is_err() {
@@ -180,25 +188,17 @@ async fn create_child(
             // Names with an auxiliary suffix are reserved; the next candidate has a suffix.
             continue;
         }
-        let twin = path
-            .toggled_slash()
-            .map(|t| t.as_str().to_owned())
-            .unwrap_or_default();
-        if state.meta.get(path.as_str()).await?.is_some() || state.meta.get(&twin).await?.is_some()
-        {
-            continue;
-        }
         let staged = materialize(state, &path, incoming).await?;
         // The container exists; if it vanishes meanwhile, fail rather than recreate it.
         let req = WriteRequest {
             create_ancestors: false,
-            ..staged.request(&path, Some(None), actor)
+            ..staged.request(&path, Expect::absent(), actor)
         };
         match state.write(req).await {
             Ok((resource, _)) => return Ok(resource),
             Err(StoreError::Changed | StoreError::Conflict(_)) => {
-                // Taken meanwhile. A binary body's blob is the incoming one and is reused for
-                // the next name; only content staged for this name is dropped.
+                // Taken (or its slash twin is). A binary body's blob is the incoming one and
+                // is reused for the next name; only content staged for this name is dropped.
                 if matches!(incoming, Incoming::Rdf { .. }) {
                     staged.discard(state).await;
                 }
@@ -397,34 +397,4 @@ pub async fn stage_rdf(
         content,
         size,
     })
-}
-
-/// Commits staged content with compare-and-swap against the state it was checked on: the
-/// grant (a create stays a create), then the preconditions. After a lost race both are
-/// checked again on the new state. The caller discards the staged content if this fails.
-pub async fn commit(
-    state: &AppState,
-    path: &ResourcePath,
-    headers: &HeaderMap,
-    staged: &Staged,
-    grant: &Grant,
-) -> ApiResult<(Resource, bool)> {
-    for _ in 0..CAS_ATTEMPTS {
-        let current = state.meta.get(path.as_str()).await?;
-        grant
-            .for_current(state, &Method::PUT, path, current.is_some())
-            .await?;
-        check_write_preconditions(headers, current.as_ref())?;
-        match state
-            .write(staged.request(path, Some(current.map(|c| c.etag)), grant.actor()))
-            .await
-        {
-            Ok(done) => return Ok(done),
-            Err(StoreError::Changed) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(ApiError::Conflict(
-        "the resource is being changed by others; retry".into(),
-    ))
 }
