@@ -38,15 +38,21 @@ impl PgSettings {
     }
 }
 
+/// One of this engine's statements, from `sql/postgres/`: every engine keeps the same statement
+/// under the same file name, so the engines' differences are the only thing that differs
+/// (`diff -r sql/sqlite sql/postgres`).
+macro_rules! sql {
+    ($name:literal) => {
+        include_str!(concat!("sql/postgres/", $name, ".sql"))
+    };
+}
+
 #[derive(Clone)]
 pub struct PgMetadataStore {
     pool: PgPool,
     reads: crate::pg_reads::PointReads,
     base_url: String,
 }
-
-const RESOURCE_COLUMNS: &str =
-    "path, kind, content_type, inline, blob_key, size, etag, modified_ms, created_by";
 
 impl PgMetadataStore {
     /// Connects lazily (a replica starts even while the database is down and recovers by
@@ -64,7 +70,7 @@ impl PgMetadataStore {
             .test_before_acquire(false)
             .connect_lazy_with(options);
         // Must be called inside a Tokio runtime: the batched point reads run on a task.
-        let reads = crate::pg_reads::PointReads::start(pool.clone(), RESOURCE_COLUMNS);
+        let reads = crate::pg_reads::PointReads::start(pool.clone(), sql!("resources"));
         Ok(Self {
             pool,
             reads,
@@ -83,7 +89,7 @@ impl PgMetadataStore {
     /// Begins a write transaction holding the pod's advisory lock.
     async fn begin(&self, pod: &str) -> Result<PgTx, StoreError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+        sqlx::query(sql!("lock_pod"))
             .bind(pod)
             .execute(&mut *tx)
             .await?;
@@ -101,17 +107,15 @@ struct PgTx(Transaction<'static, Postgres>);
 #[async_trait::async_trait]
 impl WriteTx for PgTx {
     async fn resource(&mut self, path: &str) -> Result<Option<Resource>, StoreError> {
-        let row = sqlx::query(&format!(
-            "SELECT {RESOURCE_COLUMNS} FROM resources WHERE path = $1"
-        ))
-        .bind(path)
-        .fetch_optional(&mut *self.0)
-        .await?;
+        let row = sqlx::query(sql!("resource"))
+            .bind(path)
+            .fetch_optional(&mut *self.0)
+            .await?;
         row.as_ref().map(crate::rows::resource).transpose()
     }
 
     async fn exists(&mut self, path: &str) -> Result<bool, StoreError> {
-        let row = sqlx::query("SELECT 1 FROM resources WHERE path = $1")
+        let row = sqlx::query(sql!("exists"))
             .bind(path)
             .fetch_optional(&mut *self.0)
             .await?;
@@ -119,7 +123,7 @@ impl WriteTx for PgTx {
     }
 
     async fn has_children(&mut self, path: &str) -> Result<bool, StoreError> {
-        let row = sqlx::query("SELECT 1 FROM resources WHERE parent = $1 LIMIT 1")
+        let row = sqlx::query(sql!("has_children"))
             .bind(path)
             .fetch_optional(&mut *self.0)
             .await?;
@@ -127,39 +131,32 @@ impl WriteTx for PgTx {
     }
 
     async fn parent_of(&mut self, path: &str) -> Result<Option<String>, StoreError> {
-        let parent: Option<Option<String>> =
-            sqlx::query_scalar("SELECT parent FROM resources WHERE path = $1")
-                .bind(path)
-                .fetch_optional(&mut *self.0)
-                .await?;
+        let parent: Option<Option<String>> = sqlx::query_scalar(sql!("parent_of"))
+            .bind(path)
+            .fetch_optional(&mut *self.0)
+            .await?;
         Ok(parent.flatten())
     }
 
     async fn upsert(&mut self, row: &NewRow<'_>) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO resources (path, parent, kind, content_type, inline, blob_key, size, etag, modified_ms, created_ms, created_by) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10) \
-             ON CONFLICT (path) DO UPDATE SET kind = excluded.kind, content_type = excluded.content_type, \
-             inline = excluded.inline, blob_key = excluded.blob_key, size = excluded.size, etag = excluded.etag, \
-             modified_ms = excluded.modified_ms",
-        )
-        .bind(row.path)
-        .bind(row.parent)
-        .bind(row.kind.as_str())
-        .bind(row.content_type)
-        .bind(row.inline)
-        .bind(row.blob_key)
-        .bind(row.size)
-        .bind(row.etag)
-        .bind(row.now)
-        .bind(row.creator)
-        .execute(&mut *self.0)
-        .await?;
+        sqlx::query(sql!("upsert"))
+            .bind(row.path)
+            .bind(row.parent)
+            .bind(row.kind.as_str())
+            .bind(row.content_type)
+            .bind(row.inline)
+            .bind(row.blob_key)
+            .bind(row.size)
+            .bind(row.etag)
+            .bind(row.now)
+            .bind(row.creator)
+            .execute(&mut *self.0)
+            .await?;
         Ok(())
     }
 
     async fn set_version(&mut self, path: &str, etag: &str, now: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE resources SET etag = $1, modified_ms = $2 WHERE path = $3")
+        sqlx::query(sql!("set_version"))
             .bind(etag)
             .bind(now)
             .bind(path)
@@ -169,7 +166,7 @@ impl WriteTx for PgTx {
     }
 
     async fn delete_row(&mut self, path: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM resources WHERE path = $1")
+        sqlx::query(sql!("delete_row"))
             .bind(path)
             .execute(&mut *self.0)
             .await?;
@@ -177,7 +174,7 @@ impl WriteTx for PgTx {
     }
 
     async fn unpend_blob(&mut self, key: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM pending_blobs WHERE blob_key = $1")
+        let done = sqlx::query(sql!("drop_pending_blob"))
             .bind(key)
             .execute(&mut *self.0)
             .await?;
@@ -185,33 +182,29 @@ impl WriteTx for PgTx {
     }
 
     async fn mark_garbage(&mut self, key: &str, now: i64) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO garbage_blobs (blob_key, since_ms) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-        )
-        .bind(key)
-        .bind(now)
-        .execute(&mut *self.0)
-        .await?;
+        sqlx::query(sql!("mark_garbage"))
+            .bind(key)
+            .bind(now)
+            .execute(&mut *self.0)
+            .await?;
         Ok(())
     }
 
     async fn enqueue(&mut self, env: &Envelope, now: i64) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO outbox (event_id, topic, key, payload, created_ms, traceparent) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(env.id.to_string())
-        .bind(&env.topic)
-        .bind(&env.key)
-        .bind(&env.payload)
-        .bind(now)
-        .bind(&env.traceparent)
-        .execute(&mut *self.0)
-        .await?;
+        sqlx::query(sql!("enqueue"))
+            .bind(env.id.to_string())
+            .bind(&env.topic)
+            .bind(&env.key)
+            .bind(&env.payload)
+            .bind(now)
+            .bind(&env.traceparent)
+            .execute(&mut *self.0)
+            .await?;
         Ok(())
     }
 
     async fn insert_pod(&mut self, pod: &Pod) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO pods (name, owner, access, created_ms) VALUES ($1, $2, $3, $4)")
+        sqlx::query(sql!("insert_pod"))
             .bind(&pod.name)
             .bind(&pod.owner)
             .bind(pod.access.as_str())
@@ -229,12 +222,10 @@ impl MetadataStore for PgMetadataStore {
     }
 
     async fn children(&self, container: &str) -> Result<Vec<ChildRow>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT path, kind, content_type, size, modified_ms FROM resources WHERE parent = $1 ORDER BY path",
-        )
-        .bind(container)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query(sql!("children"))
+            .bind(container)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(crate::rows::child).collect()
     }
 
@@ -273,7 +264,7 @@ impl MetadataStore for PgMetadataStore {
     }
 
     async fn get_pod(&self, name: &str) -> Result<Option<Pod>, StoreError> {
-        let row = sqlx::query("SELECT name, owner, access, created_ms FROM pods WHERE name = $1")
+        let row = sqlx::query(sql!("pod"))
             .bind(name)
             .fetch_optional(&self.pool)
             .await?;
@@ -281,9 +272,7 @@ impl MetadataStore for PgMetadataStore {
     }
 
     async fn list_pods(&self) -> Result<Vec<Pod>, StoreError> {
-        let rows = sqlx::query("SELECT name, owner, access, created_ms FROM pods ORDER BY name")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(sql!("pods")).fetch_all(&self.pool).await?;
         rows.iter().map(crate::rows::pod).collect()
     }
 
@@ -292,7 +281,7 @@ impl MetadataStore for PgMetadataStore {
         let this = self.clone();
         detached(async move {
             let key = key.as_str();
-            sqlx::query("INSERT INTO pending_blobs (blob_key, created_ms) VALUES ($1, $2)")
+            sqlx::query(sql!("register_pending_blob"))
                 .bind(key)
                 .bind(now_ms())
                 .execute(&this.pool)
@@ -307,7 +296,7 @@ impl MetadataStore for PgMetadataStore {
         let this = self.clone();
         detached(async move {
             let key = key.as_str();
-            sqlx::query("DELETE FROM pending_blobs WHERE blob_key = $1")
+            sqlx::query(sql!("drop_pending_blob"))
                 .bind(key)
                 .execute(&this.pool)
                 .await?;
@@ -321,28 +310,20 @@ impl MetadataStore for PgMetadataStore {
         detached(async move {
             // The DELETE takes each pending row's lock: a commit claiming the same key either
             // deleted it first (and it is skipped here) or finds it gone and fails.
-            sqlx::query(
-                "WITH expired AS (DELETE FROM pending_blobs WHERE created_ms < $1 \
-                 RETURNING blob_key, created_ms) \
-                 INSERT INTO garbage_blobs (blob_key, since_ms) \
-                 SELECT blob_key, created_ms FROM expired ON CONFLICT DO NOTHING",
-            )
-            .bind(before_ms)
-            .execute(&this.pool)
-            .await?;
+            sqlx::query(sql!("expire_pending_blobs"))
+                .bind(before_ms)
+                .execute(&this.pool)
+                .await?;
             Ok(())
         })
         .await?;
         // A committed row never points to a garbage key, but check anyway so a bug elsewhere
         // cannot make GC delete live data.
-        let rows = sqlx::query(
-            "SELECT blob_key FROM garbage_blobs g WHERE since_ms < $1 \
-             AND NOT EXISTS (SELECT 1 FROM resources r WHERE r.blob_key = g.blob_key) LIMIT $2",
-        )
-        .bind(before_ms)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query(sql!("garbage"))
+            .bind(before_ms)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter()
             .map(|r| r.try_get("blob_key").map_err(StoreError::from))
             .collect()
@@ -352,7 +333,7 @@ impl MetadataStore for PgMetadataStore {
         let keys = keys.to_vec();
         let this = self.clone();
         detached(async move {
-            sqlx::query("DELETE FROM garbage_blobs WHERE blob_key = ANY($1)")
+            sqlx::query(sql!("forget_garbage"))
                 .bind(keys.as_slice())
                 .execute(&this.pool)
                 .await?;
@@ -364,20 +345,18 @@ impl MetadataStore for PgMetadataStore {
     async fn claim_proof(&self, id: &str, expires_ms: i64) -> Result<bool, StoreError> {
         let (id, this) = (id.to_owned(), self.clone());
         detached(async move {
-            let done = sqlx::query(
-                "INSERT INTO dpop_proofs (id, expires_ms) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-            )
-            .bind(&id)
-            .bind(expires_ms)
-            .execute(&this.pool)
-            .await?;
+            let done = sqlx::query(sql!("claim_proof"))
+                .bind(&id)
+                .bind(expires_ms)
+                .execute(&this.pool)
+                .await?;
             Ok(done.rows_affected() == 1)
         })
         .await
     }
 
     async fn purge_proofs(&self, now_ms: i64) -> Result<u64, StoreError> {
-        let done = sqlx::query("DELETE FROM dpop_proofs WHERE expires_ms < $1")
+        let done = sqlx::query(sql!("purge_proofs"))
             .bind(now_ms)
             .execute(&self.pool)
             .await?;
@@ -385,23 +364,19 @@ impl MetadataStore for PgMetadataStore {
     }
 
     async fn outbox_pending(&self, limit: u32) -> Result<Vec<(i64, Envelope)>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, event_id, topic, key, payload, traceparent FROM outbox WHERE sent_ms IS NULL ORDER BY id LIMIT $1",
-        )
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query(sql!("outbox_pending"))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(crate::rows::envelope).collect()
     }
 
     async fn outbox_backlog(&self) -> Result<OutboxBacklog, StoreError> {
-        let (pending, oldest_created_ms): (i64, Option<i64>) = sqlx::query_as(
-            "SELECT count(*), min(created_ms) FROM \
-             (SELECT created_ms FROM outbox WHERE sent_ms IS NULL ORDER BY id LIMIT $1) unsent",
-        )
-        .bind(BACKLOG_COUNT_CAP)
-        .fetch_one(&self.pool)
-        .await?;
+        let (pending, oldest_created_ms): (i64, Option<i64>) =
+            sqlx::query_as(sql!("outbox_backlog"))
+                .bind(BACKLOG_COUNT_CAP)
+                .fetch_one(&self.pool)
+                .await?;
         Ok(OutboxBacklog {
             pending,
             oldest_created_ms,
@@ -417,19 +392,17 @@ impl MetadataStore for PgMetadataStore {
 
     async fn outbox_batch(&self, limit: u32) -> Result<Option<Box<dyn OutboxBatch>>, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let leased: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+        let leased: bool = sqlx::query_scalar(sql!("lease_relay"))
             .bind(RELAY_LOCK)
             .fetch_one(&mut *tx)
             .await?;
         if !leased {
             return Ok(None);
         }
-        let rows = sqlx::query(
-            "SELECT id, event_id, topic, key, payload, traceparent FROM outbox WHERE sent_ms IS NULL ORDER BY id LIMIT $1",
-        )
-        .bind(i64::from(limit))
-        .fetch_all(&mut *tx)
-        .await?;
+        let rows = sqlx::query(sql!("outbox_pending"))
+            .bind(i64::from(limit))
+            .fetch_all(&mut *tx)
+            .await?;
         let events = rows
             .iter()
             .map(crate::rows::envelope)
@@ -455,7 +428,7 @@ impl OutboxBatch for PgBatch {
     }
 
     async fn complete(mut self: Box<Self>, sent: &[i64]) -> Result<(), StoreError> {
-        sqlx::query("UPDATE outbox SET sent_ms = $1 WHERE id = ANY($2)")
+        sqlx::query(sql!("mark_sent"))
             .bind(now_ms())
             .bind(sent)
             .execute(&mut *self.tx)

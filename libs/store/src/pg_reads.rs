@@ -24,9 +24,9 @@ pub(crate) struct PointReads {
 
 impl PointReads {
     /// Starts the batching task. It ends when the last `PointReads` handle is dropped.
-    pub(crate) fn start(pool: PgPool, columns: &'static str) -> Self {
+    /// `sql`: the statement that reads the rows of an array of paths.
+    pub(crate) fn start(pool: PgPool, sql: &'static str) -> Self {
         let (requests, mut incoming) = mpsc::unbounded_channel::<(String, Reply)>();
-        let sql = format!("SELECT {columns} FROM resources WHERE path = ANY($1)");
         tokio::spawn(async move {
             while let Some(first) = incoming.recv().await {
                 let mut batch = vec![first];
@@ -37,7 +37,7 @@ impl PointReads {
                     }
                 }
                 let paths: Vec<String> = batch.iter().map(|(p, _)| p.clone()).collect();
-                let result = sqlx::query(&sql).bind(&paths).fetch_all(&pool).await;
+                let result = sqlx::query(sql).bind(&paths).fetch_all(&pool).await;
                 match result {
                     Ok(rows) => {
                         let mut found: HashMap<String, Result<Resource, StoreError>> =

@@ -1,5 +1,7 @@
 //! Row-to-model mappings shared by the SQLite and PostgreSQL engines: both schemas use the
-//! same column names and types, so one generic mapping over `sqlx::Row` serves both.
+//! same column names and types, so one generic mapping over `sqlx::Row` serves both. This is
+//! the one place a resource's columns are named: the statements (`sql/<engine>/`) select `*`
+//! and the mapping reads columns by name, so a new column touches the migrations and this file.
 
 use crate::error::StoreError;
 use crate::meta::{ChildRow, Content, Kind, Pod, Resource};

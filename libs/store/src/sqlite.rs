@@ -16,6 +16,15 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
+/// One of this engine's statements, from `sql/sqlite/`: every engine keeps the same statement
+/// under the same file name, so the engines' differences are the only thing that differs
+/// (`diff -r sql/sqlite sql/postgres`).
+macro_rules! sql {
+    ($name:literal) => {
+        include_str!(concat!("sql/sqlite/", $name, ".sql"))
+    };
+}
+
 #[derive(Clone)]
 pub struct SqliteMetadataStore {
     read: SqlitePool,
@@ -23,9 +32,6 @@ pub struct SqliteMetadataStore {
     /// Base URL without trailing slash; events carry absolute IRIs.
     base_url: String,
 }
-
-const RESOURCE_COLUMNS: &str =
-    "path, kind, content_type, inline, blob_key, size, etag, modified_ms, created_by";
 
 impl SqliteMetadataStore {
     /// Opens (creating if needed) the database file and runs pending migrations.
@@ -63,17 +69,15 @@ struct SqliteTx(Transaction<'static, Sqlite>);
 #[async_trait::async_trait]
 impl WriteTx for SqliteTx {
     async fn resource(&mut self, path: &str) -> Result<Option<Resource>, StoreError> {
-        let row = sqlx::query(&format!(
-            "SELECT {RESOURCE_COLUMNS} FROM resources WHERE path = ?"
-        ))
-        .bind(path)
-        .fetch_optional(&mut *self.0)
-        .await?;
+        let row = sqlx::query(sql!("resource"))
+            .bind(path)
+            .fetch_optional(&mut *self.0)
+            .await?;
         row.as_ref().map(crate::rows::resource).transpose()
     }
 
     async fn exists(&mut self, path: &str) -> Result<bool, StoreError> {
-        let row = sqlx::query("SELECT 1 FROM resources WHERE path = ?")
+        let row = sqlx::query(sql!("exists"))
             .bind(path)
             .fetch_optional(&mut *self.0)
             .await?;
@@ -81,7 +85,7 @@ impl WriteTx for SqliteTx {
     }
 
     async fn has_children(&mut self, path: &str) -> Result<bool, StoreError> {
-        let row = sqlx::query("SELECT 1 FROM resources WHERE parent = ? LIMIT 1")
+        let row = sqlx::query(sql!("has_children"))
             .bind(path)
             .fetch_optional(&mut *self.0)
             .await?;
@@ -89,39 +93,32 @@ impl WriteTx for SqliteTx {
     }
 
     async fn parent_of(&mut self, path: &str) -> Result<Option<String>, StoreError> {
-        let parent: Option<Option<String>> =
-            sqlx::query_scalar("SELECT parent FROM resources WHERE path = ?")
-                .bind(path)
-                .fetch_optional(&mut *self.0)
-                .await?;
+        let parent: Option<Option<String>> = sqlx::query_scalar(sql!("parent_of"))
+            .bind(path)
+            .fetch_optional(&mut *self.0)
+            .await?;
         Ok(parent.flatten())
     }
 
     async fn upsert(&mut self, row: &NewRow<'_>) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO resources (path, parent, kind, content_type, inline, blob_key, size, etag, modified_ms, created_ms, created_by) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10) \
-             ON CONFLICT (path) DO UPDATE SET kind = excluded.kind, content_type = excluded.content_type, \
-             inline = excluded.inline, blob_key = excluded.blob_key, size = excluded.size, etag = excluded.etag, \
-             modified_ms = excluded.modified_ms",
-        )
-        .bind(row.path)
-        .bind(row.parent)
-        .bind(row.kind.as_str())
-        .bind(row.content_type)
-        .bind(row.inline)
-        .bind(row.blob_key)
-        .bind(row.size)
-        .bind(row.etag)
-        .bind(row.now)
-        .bind(row.creator)
-        .execute(&mut *self.0)
-        .await?;
+        sqlx::query(sql!("upsert"))
+            .bind(row.path)
+            .bind(row.parent)
+            .bind(row.kind.as_str())
+            .bind(row.content_type)
+            .bind(row.inline)
+            .bind(row.blob_key)
+            .bind(row.size)
+            .bind(row.etag)
+            .bind(row.now)
+            .bind(row.creator)
+            .execute(&mut *self.0)
+            .await?;
         Ok(())
     }
 
     async fn set_version(&mut self, path: &str, etag: &str, now: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE resources SET etag = ?, modified_ms = ? WHERE path = ?")
+        sqlx::query(sql!("set_version"))
             .bind(etag)
             .bind(now)
             .bind(path)
@@ -131,7 +128,7 @@ impl WriteTx for SqliteTx {
     }
 
     async fn delete_row(&mut self, path: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM resources WHERE path = ?")
+        sqlx::query(sql!("delete_row"))
             .bind(path)
             .execute(&mut *self.0)
             .await?;
@@ -139,7 +136,7 @@ impl WriteTx for SqliteTx {
     }
 
     async fn unpend_blob(&mut self, key: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM pending_blobs WHERE blob_key = ?")
+        let done = sqlx::query(sql!("drop_pending_blob"))
             .bind(key)
             .execute(&mut *self.0)
             .await?;
@@ -147,7 +144,7 @@ impl WriteTx for SqliteTx {
     }
 
     async fn mark_garbage(&mut self, key: &str, now: i64) -> Result<(), StoreError> {
-        sqlx::query("INSERT OR IGNORE INTO garbage_blobs (blob_key, since_ms) VALUES (?, ?)")
+        sqlx::query(sql!("mark_garbage"))
             .bind(key)
             .bind(now)
             .execute(&mut *self.0)
@@ -156,22 +153,20 @@ impl WriteTx for SqliteTx {
     }
 
     async fn enqueue(&mut self, env: &Envelope, now: i64) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO outbox (event_id, topic, key, payload, created_ms, traceparent) VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(env.id.to_string())
-        .bind(&env.topic)
-        .bind(&env.key)
-        .bind(&env.payload)
-        .bind(now)
-        .bind(&env.traceparent)
-        .execute(&mut *self.0)
-        .await?;
+        sqlx::query(sql!("enqueue"))
+            .bind(env.id.to_string())
+            .bind(&env.topic)
+            .bind(&env.key)
+            .bind(&env.payload)
+            .bind(now)
+            .bind(&env.traceparent)
+            .execute(&mut *self.0)
+            .await?;
         Ok(())
     }
 
     async fn insert_pod(&mut self, pod: &Pod) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO pods (name, owner, access, created_ms) VALUES (?, ?, ?, ?)")
+        sqlx::query(sql!("insert_pod"))
             .bind(&pod.name)
             .bind(&pod.owner)
             .bind(pod.access.as_str())
@@ -185,22 +180,18 @@ impl WriteTx for SqliteTx {
 #[async_trait::async_trait]
 impl MetadataStore for SqliteMetadataStore {
     async fn get(&self, path: &str) -> Result<Option<Resource>, StoreError> {
-        let row = sqlx::query(&format!(
-            "SELECT {RESOURCE_COLUMNS} FROM resources WHERE path = ?"
-        ))
-        .bind(path)
-        .fetch_optional(&self.read)
-        .await?;
+        let row = sqlx::query(sql!("resource"))
+            .bind(path)
+            .fetch_optional(&self.read)
+            .await?;
         row.as_ref().map(crate::rows::resource).transpose()
     }
 
     async fn children(&self, container: &str) -> Result<Vec<ChildRow>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT path, kind, content_type, size, modified_ms FROM resources WHERE parent = ? ORDER BY path",
-        )
-        .bind(container)
-        .fetch_all(&self.read)
-        .await?;
+        let rows = sqlx::query(sql!("children"))
+            .bind(container)
+            .fetch_all(&self.read)
+            .await?;
         rows.iter().map(crate::rows::child).collect()
     }
 
@@ -239,7 +230,7 @@ impl MetadataStore for SqliteMetadataStore {
     }
 
     async fn get_pod(&self, name: &str) -> Result<Option<Pod>, StoreError> {
-        let row = sqlx::query("SELECT name, owner, access, created_ms FROM pods WHERE name = ?")
+        let row = sqlx::query(sql!("pod"))
             .bind(name)
             .fetch_optional(&self.read)
             .await?;
@@ -247,9 +238,7 @@ impl MetadataStore for SqliteMetadataStore {
     }
 
     async fn list_pods(&self) -> Result<Vec<Pod>, StoreError> {
-        let rows = sqlx::query("SELECT name, owner, access, created_ms FROM pods ORDER BY name")
-            .fetch_all(&self.read)
-            .await?;
+        let rows = sqlx::query(sql!("pods")).fetch_all(&self.read).await?;
         rows.iter().map(crate::rows::pod).collect()
     }
 
@@ -258,7 +247,7 @@ impl MetadataStore for SqliteMetadataStore {
         let this = self.clone();
         detached(async move {
             let key = key.as_str();
-            sqlx::query("INSERT INTO pending_blobs (blob_key, created_ms) VALUES (?, ?)")
+            sqlx::query(sql!("register_pending_blob"))
                 .bind(key)
                 .bind(now_ms())
                 .execute(&this.write)
@@ -273,7 +262,7 @@ impl MetadataStore for SqliteMetadataStore {
         let this = self.clone();
         detached(async move {
             let key = key.as_str();
-            sqlx::query("DELETE FROM pending_blobs WHERE blob_key = ?")
+            sqlx::query(sql!("drop_pending_blob"))
                 .bind(key)
                 .execute(&this.write)
                 .await?;
@@ -288,14 +277,11 @@ impl MetadataStore for SqliteMetadataStore {
             // One writer at a time: a commit claiming one of these keys either ran before
             // (the key is no longer pending) or runs after and finds it gone.
             let mut tx = this.begin().await?;
-            sqlx::query(
-                "INSERT OR IGNORE INTO garbage_blobs (blob_key, since_ms) \
-                 SELECT blob_key, created_ms FROM pending_blobs WHERE created_ms < ?",
-            )
-            .bind(before_ms)
-            .execute(&mut *tx.0)
-            .await?;
-            sqlx::query("DELETE FROM pending_blobs WHERE created_ms < ?")
+            sqlx::query(sql!("expire_pending_blobs"))
+                .bind(before_ms)
+                .execute(&mut *tx.0)
+                .await?;
+            sqlx::query(sql!("drop_expired_pending_blobs"))
                 .bind(before_ms)
                 .execute(&mut *tx.0)
                 .await?;
@@ -305,14 +291,11 @@ impl MetadataStore for SqliteMetadataStore {
         .await?;
         // A committed row never points to a garbage key, but check anyway so a bug elsewhere
         // cannot make GC delete live data.
-        let rows = sqlx::query(
-            "SELECT blob_key FROM garbage_blobs g WHERE since_ms < ? \
-             AND NOT EXISTS (SELECT 1 FROM resources r WHERE r.blob_key = g.blob_key) LIMIT ?",
-        )
-        .bind(before_ms)
-        .bind(i64::from(limit))
-        .fetch_all(&self.read)
-        .await?;
+        let rows = sqlx::query(sql!("garbage"))
+            .bind(before_ms)
+            .bind(i64::from(limit))
+            .fetch_all(&self.read)
+            .await?;
         rows.iter()
             .map(|r| r.try_get("blob_key").map_err(StoreError::from))
             .collect()
@@ -324,7 +307,7 @@ impl MetadataStore for SqliteMetadataStore {
         detached(async move {
             let mut tx = this.begin().await?;
             for key in &keys {
-                sqlx::query("DELETE FROM garbage_blobs WHERE blob_key = ?")
+                sqlx::query(sql!("forget_garbage"))
                     .bind(key)
                     .execute(&mut *tx.0)
                     .await?;
@@ -338,12 +321,11 @@ impl MetadataStore for SqliteMetadataStore {
     async fn claim_proof(&self, id: &str, expires_ms: i64) -> Result<bool, StoreError> {
         let (id, this) = (id.to_owned(), self.clone());
         detached(async move {
-            let done =
-                sqlx::query("INSERT OR IGNORE INTO dpop_proofs (id, expires_ms) VALUES (?, ?)")
-                    .bind(&id)
-                    .bind(expires_ms)
-                    .execute(&this.write)
-                    .await?;
+            let done = sqlx::query(sql!("claim_proof"))
+                .bind(&id)
+                .bind(expires_ms)
+                .execute(&this.write)
+                .await?;
             Ok(done.rows_affected() == 1)
         })
         .await
@@ -352,7 +334,7 @@ impl MetadataStore for SqliteMetadataStore {
     async fn purge_proofs(&self, now_ms: i64) -> Result<u64, StoreError> {
         let this = self.clone();
         detached(async move {
-            let done = sqlx::query("DELETE FROM dpop_proofs WHERE expires_ms < ?")
+            let done = sqlx::query(sql!("purge_proofs"))
                 .bind(now_ms)
                 .execute(&this.write)
                 .await?;
@@ -362,23 +344,19 @@ impl MetadataStore for SqliteMetadataStore {
     }
 
     async fn outbox_pending(&self, limit: u32) -> Result<Vec<(i64, Envelope)>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, event_id, topic, key, payload, traceparent FROM outbox WHERE sent_ms IS NULL ORDER BY id LIMIT ?",
-        )
-        .bind(i64::from(limit))
-        .fetch_all(&self.read)
-        .await?;
+        let rows = sqlx::query(sql!("outbox_pending"))
+            .bind(i64::from(limit))
+            .fetch_all(&self.read)
+            .await?;
         rows.iter().map(crate::rows::envelope).collect()
     }
 
     async fn outbox_backlog(&self) -> Result<OutboxBacklog, StoreError> {
-        let (pending, oldest_created_ms): (i64, Option<i64>) = sqlx::query_as(
-            "SELECT count(*), min(created_ms) FROM \
-             (SELECT created_ms FROM outbox WHERE sent_ms IS NULL ORDER BY id LIMIT ?) unsent",
-        )
-        .bind(BACKLOG_COUNT_CAP)
-        .fetch_one(&self.read)
-        .await?;
+        let (pending, oldest_created_ms): (i64, Option<i64>) =
+            sqlx::query_as(sql!("outbox_backlog"))
+                .bind(BACKLOG_COUNT_CAP)
+                .fetch_one(&self.read)
+                .await?;
         Ok(OutboxBacklog {
             pending,
             oldest_created_ms,
@@ -424,7 +402,7 @@ async fn mark_sent(write: &SqlitePool, sent: &[i64]) -> Result<(), StoreError> {
     let mut tx = write.begin_with("BEGIN IMMEDIATE").await?;
     let now = now_ms();
     for id in sent {
-        sqlx::query("UPDATE outbox SET sent_ms = ? WHERE id = ?")
+        sqlx::query(sql!("mark_sent"))
             .bind(now)
             .bind(id)
             .execute(&mut *tx)

@@ -1,0 +1,1 @@
+DELETE FROM pending_blobs WHERE blob_key = $1

@@ -1,0 +1,1 @@
+UPDATE outbox SET sent_ms = $1 WHERE id = ANY($2)

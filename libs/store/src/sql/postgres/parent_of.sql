@@ -1,0 +1,1 @@
+SELECT parent FROM resources WHERE path = $1

@@ -1,0 +1,1 @@
+SELECT name, owner, access, created_ms FROM pods WHERE name = $1

@@ -1,0 +1,1 @@
+DELETE FROM dpop_proofs WHERE expires_ms < $1

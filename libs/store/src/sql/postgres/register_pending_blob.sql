@@ -1,0 +1,1 @@
+INSERT INTO pending_blobs (blob_key, created_ms) VALUES ($1, $2)

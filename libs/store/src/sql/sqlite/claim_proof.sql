@@ -1,0 +1,1 @@
+INSERT OR IGNORE INTO dpop_proofs (id, expires_ms) VALUES (?, ?)

@@ -1,0 +1,1 @@
+DELETE FROM garbage_blobs WHERE blob_key = ?

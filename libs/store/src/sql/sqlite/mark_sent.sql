@@ -1,0 +1,1 @@
+UPDATE outbox SET sent_ms = ? WHERE id = ?

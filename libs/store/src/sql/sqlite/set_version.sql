@@ -1,0 +1,1 @@
+UPDATE resources SET etag = ?, modified_ms = ? WHERE path = ?
