@@ -25,14 +25,15 @@ pub use crate::requests::*;
 
 /// The services a distributed-mode server uses (from scripts/dev-services.sh's exports).
 #[derive(Clone)]
-struct Infra {
-    pg_admin_url: String,
-    s3_endpoint: String,
-    s3_bucket: String,
-    kafka: String,
+pub struct Infra {
+    pub pg_admin_url: String,
+    pub s3_endpoint: String,
+    pub s3_bucket: String,
+    pub kafka: String,
 }
 
-fn infra() -> Option<&'static Infra> {
+/// The shared services, in distributed mode.
+pub fn infra() -> Option<&'static Infra> {
     static INFRA: OnceLock<Option<Infra>> = OnceLock::new();
     INFRA
         .get_or_init(|| {
@@ -134,7 +135,7 @@ pub fn free_addr() -> SocketAddr {
     l.local_addr().expect("local addr")
 }
 
-fn psql(admin_url: &str, sql: &str) {
+pub fn psql(admin_url: &str, sql: &str) {
     let out = Command::new("psql")
         .arg(admin_url)
         .arg("-qc")
@@ -283,10 +284,16 @@ impl Server {
                 kafka,
             } => {
                 let infra = infra().expect("distributed mode");
-                cmd.arg("storage")
-                    .args(["--database-url", database_url])
-                    .args(["--s3-bucket", &infra.s3_bucket, "--s3-prefix", s3_prefix])
-                    .args(["--s3-endpoint", s3_endpoint, "--s3-path-style"])
+                cmd.arg("storage").args(["--database-url", database_url]);
+                // One replica names its blob store by URL, the other with the shorthand
+                // flags: both must mean the same place.
+                if self.replicas.first() == Some(&listen) {
+                    let url = format!("s3://{}/{s3_prefix}", infra.s3_bucket);
+                    cmd.args(["--blob-url", &url]);
+                } else {
+                    cmd.args(["--s3-bucket", &infra.s3_bucket, "--s3-prefix", s3_prefix]);
+                }
+                cmd.args(["--s3-endpoint", s3_endpoint, "--s3-path-style"])
                     .args(["--kafka-bootstrap-servers", kafka]);
                 if self.notify_database.is_some() {
                     cmd.args(["--notifications-base-url", &self.notify_base])
@@ -541,7 +548,7 @@ fn count_files(dir: &Path) -> usize {
 }
 
 /// Lists the S3 prefix on a thread of its own (tests call this from inside a runtime).
-fn count_objects(prefix: &str) -> usize {
+pub fn count_objects(prefix: &str) -> usize {
     let infra = infra().expect("distributed mode").clone();
     let prefix = prefix.to_owned();
     std::thread::spawn(move || {

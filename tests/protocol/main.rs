@@ -16,6 +16,7 @@ mod bad_input;
 mod containers;
 mod cors;
 mod durability;
+mod engines;
 mod faults;
 mod headers;
 mod hostile;

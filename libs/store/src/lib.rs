@@ -1,8 +1,8 @@
 //! podplane storage backends.
 //!
-//! Owns where bytes and metadata live: the [`BlobStore`] (resource content; local disk now, S3
-//! in distributed mode) and the [`MetadataStore`] (resource rows, containment, pods, the
-//! transactional outbox and the blob garbage list; SQLite now, PostgreSQL in distributed mode).
+//! Owns where bytes and metadata live: the [`BlobStore`] (resource content: a local directory
+//! or S3) and the [`MetadataStore`] (resource rows, containment, pods, the transactional outbox
+//! and the blob garbage list: SQLite or PostgreSQL), each named by URL ([`locate`]).
 //! A write is all-or-nothing: content goes to a new immutable blob key first, then one metadata
 //! transaction switches the row, records the superseded blob as garbage and queues the events.
 //!
@@ -13,6 +13,7 @@ mod cache;
 mod engine;
 mod error;
 mod gc;
+pub mod locate;
 mod meta;
 mod outbox;
 mod pg;

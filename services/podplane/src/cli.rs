@@ -2,6 +2,7 @@
 
 use clap::{Args, Parser, Subcommand};
 use podplane_events::{KafkaConfig, Sasl, SecurityProtocol, Tls};
+use podplane_store::locate::{BlobUrl, MetadataUrl};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -22,7 +23,8 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 pub enum Command {
-    /// Run the whole server in one process: blobs on disk, metadata in SQLite (embedded mode).
+    /// Run the whole server in one process: by default blobs on disk and metadata in SQLite
+    /// under --data-dir (embedded mode); --metadata-url and --blob-url name other engines.
     Serve(ServeArgs),
     /// Run one stateless Pod Storage replica: metadata in PostgreSQL, blobs in S3, events to
     /// Kafka (distributed mode). Run as many as you like behind a load balancer.
@@ -247,8 +249,50 @@ pub struct ServeArgs {
     pub http: HttpArgs,
     #[command(flatten)]
     pub data: DataArgs,
+    /// Where resource metadata lives: sqlite://<file> or postgres://… (default:
+    /// sqlite://<data-dir>/metadata.sqlite).
+    // Parsed after clap, whose errors would echo a password.
+    #[arg(long, env = "PODPLANE_METADATA_URL")]
+    pub metadata_url: Option<String>,
+    /// Where resource content lives: file://<directory> or s3://<bucket>/<prefix> (default:
+    /// file://<data-dir>/blobs).
+    #[arg(long, env = "PODPLANE_BLOB_URL")]
+    pub blob_url: Option<BlobUrl>,
+    #[command(flatten)]
+    pub s3: S3Args,
     #[command(flatten)]
     pub notify: NotifyArgs,
+}
+
+impl ServeArgs {
+    pub fn metadata_url(&self) -> anyhow::Result<MetadataUrl> {
+        match &self.metadata_url {
+            Some(url) => Ok(url.parse()?),
+            None => Ok(MetadataUrl::Sqlite(
+                self.data.data_dir.join("metadata.sqlite"),
+            )),
+        }
+    }
+
+    pub fn blob_url(&self) -> BlobUrl {
+        self.blob_url
+            .clone()
+            .unwrap_or_else(|| BlobUrl::File(self.data.data_dir.join("blobs")))
+    }
+}
+
+/// How to reach an S3-compatible server, for blob locations in S3.
+#[derive(Args, Clone)]
+pub struct S3Args {
+    /// Endpoint of an S3-compatible server (default: AWS S3 for the region).
+    #[arg(long, env = "PODPLANE_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+    /// Path-style addressing (endpoint/bucket/key), which most S3-compatible servers need.
+    #[arg(long, env = "PODPLANE_S3_PATH_STYLE")]
+    pub s3_path_style: bool,
+    /// Region (default: the AWS provider chain's, e.g. AWS_REGION).
+    #[arg(long, env = "PODPLANE_S3_REGION")]
+    pub s3_region: Option<String>,
 }
 
 /// How channels live and webhooks are delivered.
@@ -481,7 +525,8 @@ impl KafkaArgs {
 
 #[derive(Args, Clone)]
 pub struct DatabaseArgs {
-    /// PostgreSQL URL of the storage database (`postgres://user:pass@host:5432/podplane_storage`).
+    /// The storage database: `postgres://user:pass@host:5432/podplane_storage`, or
+    /// `sqlite://<file>` for a single replica.
     #[arg(long, env = "PODPLANE_DATABASE_URL")]
     pub database_url: String,
     /// Pooled connections per replica.
@@ -505,21 +550,18 @@ pub struct StorageArgs {
     /// Do not apply migrations at start-up (run `podplane migrate` separately).
     #[arg(long, env = "PODPLANE_NO_MIGRATE")]
     pub no_migrate: bool,
-    /// S3 bucket holding resource content.
+    /// Where resource content lives: s3://<bucket>/<prefix> or file://<directory> (a
+    /// directory only works for a single replica or a shared file system).
+    #[arg(long, env = "PODPLANE_BLOB_URL")]
+    pub blob_url: Option<BlobUrl>,
+    /// S3 bucket holding resource content (shorthand for --blob-url s3://<bucket>/<prefix>).
     #[arg(long, env = "PODPLANE_S3_BUCKET")]
-    pub s3_bucket: String,
+    pub s3_bucket: Option<String>,
     /// Prefix for every object key, so deployments can share a bucket.
     #[arg(long, env = "PODPLANE_S3_PREFIX", default_value = "")]
     pub s3_prefix: String,
-    /// Endpoint of an S3-compatible server (default: AWS S3 for the region).
-    #[arg(long, env = "PODPLANE_S3_ENDPOINT")]
-    pub s3_endpoint: Option<String>,
-    /// Path-style addressing (endpoint/bucket/key), which most S3-compatible servers need.
-    #[arg(long, env = "PODPLANE_S3_PATH_STYLE")]
-    pub s3_path_style: bool,
-    /// Region (default: the AWS provider chain's, e.g. AWS_REGION).
-    #[arg(long, env = "PODPLANE_S3_REGION")]
-    pub s3_region: Option<String>,
+    #[command(flatten)]
+    pub s3: S3Args,
     #[command(flatten)]
     pub kafka: KafkaArgs,
     /// Public base URL of the notifications service, advertised in discovery (omit when
@@ -532,12 +574,36 @@ pub struct StorageArgs {
     pub internal_secret: Option<String>,
 }
 
+impl DatabaseArgs {
+    pub fn database_url(&self) -> anyhow::Result<MetadataUrl> {
+        Ok(self.database_url.parse()?)
+    }
+}
+
+impl StorageArgs {
+    /// `--blob-url`, or the bucket and prefix flags it abbreviates.
+    pub fn blob_url(&self) -> anyhow::Result<BlobUrl> {
+        match (&self.blob_url, &self.s3_bucket) {
+            (Some(url), _) => Ok(url.clone()),
+            (None, Some(bucket)) if !bucket.is_empty() => Ok(BlobUrl::S3 {
+                bucket: bucket.clone(),
+                prefix: self.s3_prefix.clone(),
+            }),
+            _ => anyhow::bail!(
+                "say where resource content lives: --blob-url (PODPLANE_BLOB_URL) or --s3-bucket \
+                 (PODPLANE_S3_BUCKET)"
+            ),
+        }
+    }
+}
+
 /// Which store an administrative command works on.
 #[derive(Args, Clone)]
 pub struct AdminTarget {
     #[command(flatten)]
     pub data: DataArgs,
-    /// Work on a distributed deployment's database instead of a data directory.
+    /// Work on this database (postgres://… or sqlite://<file>) instead of the data
+    /// directory's.
     #[arg(long, env = "PODPLANE_DATABASE_URL")]
     pub database_url: Option<String>,
     /// Public base URL of the server (IRIs in the events this command emits).

@@ -3,55 +3,37 @@
 
 use crate::cli::{DatabaseArgs, NotificationsArgs, StorageArgs};
 use crate::runtime::{self, Workers};
-use anyhow::Context;
 use podplane_events::{ensure_topics, KafkaBus, RESOURCE_TOPIC};
-use podplane_store::{PgMetadataStore, PgSettings, S3BlobStore, S3Settings};
+use podplane_store::PgSettings;
 use std::sync::Arc;
 use std::time::Duration;
 
-fn pg(args: &DatabaseArgs, base_url: &str) -> anyhow::Result<PgMetadataStore> {
-    let mut settings = PgSettings::new(&args.database_url);
-    settings.max_connections = args.database_max_connections;
-    settings.statement_timeout = Duration::from_millis(args.database_statement_timeout_ms);
-    Ok(PgMetadataStore::connect(&settings, base_url)?)
+fn pool(args: &DatabaseArgs) -> PgSettings {
+    PgSettings {
+        max_connections: args.database_max_connections,
+        statement_timeout: Duration::from_millis(args.database_statement_timeout_ms),
+        ..PgSettings::new("")
+    }
 }
 
 /// `podplane migrate`.
 pub async fn migrate(args: &DatabaseArgs) -> anyhow::Result<()> {
-    pg(args, "")?
-        .migrate()
-        .await
-        .context("applying the storage database schema")?;
+    runtime::open_metadata(&args.database_url()?, pool(args), "", true).await?;
     println!("storage database schema is up to date");
     Ok(())
 }
 
 pub async fn storage(args: StorageArgs) -> anyhow::Result<()> {
     let base = args.http.base_url();
-    let meta = pg(&args.database, &base)?;
-    if !args.no_migrate {
-        // Several replicas may start together: migrations take a lock, so one applies them and
-        // the others find them applied. A database that is not up yet gets a short grace.
-        let mut attempt = 0;
-        loop {
-            match meta.migrate().await {
-                Ok(()) => break,
-                Err(e) if attempt < 20 => {
-                    attempt += 1;
-                    tracing::warn!(error = %e, "database not ready for migrations; retrying");
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                }
-                Err(e) => return Err(e).context("applying the storage database schema"),
-            }
-        }
-    }
-    let mut s3 = S3Settings::new(&args.s3_bucket);
-    s3.prefix = args.s3_prefix.clone();
-    s3.endpoint = args.s3_endpoint.clone();
-    s3.path_style = args.s3_path_style;
-    s3.region = args.s3_region.clone();
-    let blobs = Arc::new(S3BlobStore::connect(&s3).await);
-    let meta: Arc<dyn podplane_store::MetadataStore> = Arc::new(meta);
+    let migrate = !args.no_migrate;
+    let meta = runtime::open_metadata(
+        &args.database.database_url()?,
+        pool(&args.database),
+        &base,
+        migrate,
+    )
+    .await?;
+    let blobs = runtime::open_blobs(&args.blob_url()?, &args.s3).await?;
     // Replicas share the replay cache through the storage database.
     let replay = Arc::new(podplane_storage::access::StoreReplayCache(meta.clone()));
     let peers = runtime::Peers {

@@ -4,7 +4,8 @@ use crate::cli::ServeArgs;
 use crate::runtime::{self, Workers};
 use anyhow::Context;
 use podplane_events::InProcessBus;
-use podplane_store::{CachedMetadataStore, DiskBlobStore, MetadataStore, SqliteMetadataStore};
+use podplane_store::locate::MetadataUrl;
+use podplane_store::{CachedMetadataStore, MetadataStore, PgSettings};
 use std::sync::Arc;
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -12,20 +13,20 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tokio::fs::create_dir_all(dir)
         .await
         .with_context(|| format!("creating data directory {}", dir.display()))?;
-    let sqlite = SqliteMetadataStore::open(&dir.join("metadata.sqlite"), &args.http.base_url())
-        .await
-        .context("opening the metadata database")?;
-    // This process is the only one that changes existing rows, so rows can be cached here.
-    let meta: Arc<dyn MetadataStore> = Arc::new(CachedMetadataStore::new(
-        Arc::new(sqlite),
-        args.http.cache_bytes,
-    ));
-    let blobs = Arc::new(DiskBlobStore::open(dir.join("blobs")).await?);
+    let base = args.http.base_url();
+    let url = args.metadata_url()?;
+    let store = runtime::open_metadata(&url, PgSettings::new(""), &base, true).await?;
+    let meta: Arc<dyn MetadataStore> = match url {
+        // This process is the only one that changes a SQLite file's rows, so rows can be
+        // cached here; a PostgreSQL database may have other writers.
+        MetadataUrl::Sqlite(_) => Arc::new(CachedMetadataStore::new(store, args.http.cache_bytes)),
+        MetadataUrl::Postgres(_) => store,
+    };
+    let blobs = runtime::open_blobs(&args.blob_url(), &args.s3).await?;
     // One process: the replay cache can live in memory.
     let replay = Arc::new(podplane_auth::MemoryReplayCache::new(
         std::time::Duration::from_secs(180),
     ));
-    let base = args.http.base_url();
     let peers = runtime::Peers {
         // One origin: the notification routes sit beside the storage's.
         notifications_base_url: Some(base.clone()),

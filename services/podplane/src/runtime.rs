@@ -1,13 +1,14 @@
 //! What every mode shares: the storage service state from flags, the background workers
 //! (outbox relay, blob GC), serving with graceful shutdown, and administrative store access.
 
-use crate::cli::{AdminTarget, HttpArgs};
+use crate::cli::{AdminTarget, HttpArgs, S3Args};
 use anyhow::{bail, Context};
 use podplane_events::EventBus;
 use podplane_storage::{AppState, StorageConfig};
+use podplane_store::locate::{BlobUrl, MetadataUrl};
 use podplane_store::{
-    collect_garbage, run_relay, BlobStore, MetadataStore, PgMetadataStore, PgSettings,
-    SqliteMetadataStore,
+    collect_garbage, run_relay, BlobStore, DiskBlobStore, MetadataStore, PgMetadataStore,
+    PgSettings, S3BlobStore, S3Settings, SqliteMetadataStore,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -268,26 +269,82 @@ pub fn check_pod_name(name: &str) -> anyhow::Result<()> {
 /// The metadata store an administrative command works on, and the base URL for its events.
 pub async fn admin_store(target: &AdminTarget) -> anyhow::Result<(Arc<dyn MetadataStore>, String)> {
     let base = target.base_url.trim_end_matches('/').to_owned();
-    let meta: Arc<dyn MetadataStore> = match &target.database_url {
-        Some(url) => {
-            let store = PgMetadataStore::connect(&PgSettings::new(url), &base)?;
-            store
-                .migrate()
-                .await
-                .context("applying the database schema")?;
-            Arc::new(store)
-        }
-        None => {
-            let dir = &target.data.data_dir;
-            tokio::fs::create_dir_all(dir)
-                .await
-                .with_context(|| format!("creating data directory {}", dir.display()))?;
-            Arc::new(
-                SqliteMetadataStore::open(&dir.join("metadata.sqlite"), &base)
-                    .await
-                    .context("opening the metadata database")?,
-            )
-        }
+    let url = match &target.database_url {
+        Some(url) => url.parse()?,
+        None => MetadataUrl::Sqlite(target.data.data_dir.join("metadata.sqlite")),
     };
+    let meta = open_metadata(&url, PgSettings::new(""), &base, true).await?;
     Ok((meta, base))
+}
+
+/// Opens the metadata store `url` names. `pg`: pool settings, should it be PostgreSQL;
+/// `migrate`: apply pending migrations (SQLite always does: one process owns the file).
+pub async fn open_metadata(
+    url: &MetadataUrl,
+    pg: PgSettings,
+    base_url: &str,
+    migrate: bool,
+) -> anyhow::Result<Arc<dyn MetadataStore>> {
+    match url {
+        MetadataUrl::Postgres(database) => {
+            let store = PgMetadataStore::connect(
+                &PgSettings {
+                    url: database.clone(),
+                    ..pg
+                },
+                base_url,
+            )?;
+            if migrate {
+                migrate_when_ready(&store).await?;
+            }
+            Ok(Arc::new(store))
+        }
+        MetadataUrl::Sqlite(file) => {
+            if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+                tokio::fs::create_dir_all(dir)
+                    .await
+                    .with_context(|| format!("creating directory {}", dir.display()))?;
+            }
+            let store = SqliteMetadataStore::open(file, base_url)
+                .await
+                .with_context(|| format!("opening the metadata database {url}"))?;
+            Ok(Arc::new(store))
+        }
+    }
+}
+
+/// Several replicas may start together: migrations take a lock, so one applies them and the
+/// others find them applied. A database that is not up yet gets a short grace.
+pub async fn migrate_when_ready(store: &PgMetadataStore) -> anyhow::Result<()> {
+    let mut attempt = 0;
+    loop {
+        match store.migrate().await {
+            Ok(()) => return Ok(()),
+            Err(e) if attempt < 20 => {
+                attempt += 1;
+                tracing::warn!(error = %e, "database not ready for migrations; retrying");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(e) => return Err(e).context("applying the storage database schema"),
+        }
+    }
+}
+
+/// Opens the blob store `url` names.
+pub async fn open_blobs(url: &BlobUrl, s3: &S3Args) -> anyhow::Result<Arc<dyn BlobStore>> {
+    match url {
+        BlobUrl::File(dir) => {
+            Ok(Arc::new(DiskBlobStore::open(dir).await.with_context(
+                || format!("opening the blob directory {url}"),
+            )?))
+        }
+        BlobUrl::S3 { bucket, prefix } => {
+            let mut settings = S3Settings::new(bucket);
+            settings.prefix = prefix.clone();
+            settings.endpoint = s3.s3_endpoint.clone();
+            settings.path_style = s3.s3_path_style;
+            settings.region = s3.s3_region.clone();
+            Ok(Arc::new(S3BlobStore::connect(&settings).await))
+        }
+    }
 }
