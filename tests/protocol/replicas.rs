@@ -121,7 +121,10 @@ async fn mixed_if_match_writers_through_two_replicas_let_exactly_one_win() {
     }
     assert_eq!(winners.len(), 1, "{winners:?}");
     let winner = winners[0];
-    assert!(gone.is_empty() || winner % 3 == 2, "{gone:?} after {winner}");
+    assert!(
+        gone.is_empty() || winner % 3 == 2,
+        "{gone:?} after {winner}"
+    );
     let res = get(&url).await;
     match winner % 3 {
         2 => assert_eq!(res.status(), 404),

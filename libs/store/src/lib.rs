@@ -21,6 +21,7 @@ mod pg_reads;
 mod rows;
 mod s3;
 mod sqlite;
+mod sqlite_group;
 
 pub use blob::{read_content, BlobStore, ByteStream, DiskBlobStore};
 pub use cache::CachedMetadataStore;

@@ -2,10 +2,11 @@
 //!
 //! Writes go through a pool of exactly one connection and start with `BEGIN IMMEDIATE`, so a
 //! write transaction holds SQLite's single write lock from its first statement (another
-//! process, like the pod CLI, waits instead of failing with SQLITE_BUSY); reads use a separate
-//! pool and, in WAL mode, never wait for writes.
+//! process, like the pod CLI, waits instead of failing with SQLITE_BUSY); resource writes are
+//! committed in groups (`sqlite_group`). Reads use a separate pool and, in WAL mode, never
+//! wait for writes.
 
-use crate::engine::{self, NewRow, PodSpec, WriteTx};
+use crate::engine::{NewRow, PodSpec, WriteTx};
 use crate::error::StoreError;
 use crate::meta::*;
 use crate::{detached, now_ms};
@@ -29,8 +30,8 @@ macro_rules! sql {
 pub struct SqliteMetadataStore {
     read: SqlitePool,
     write: SqlitePool,
-    /// Base URL without trailing slash; events carry absolute IRIs.
-    base_url: String,
+    /// Resource writes, deletes and pod creations: committed in groups.
+    writer: crate::sqlite_group::Writer,
 }
 
 impl SqliteMetadataStore {
@@ -52,19 +53,57 @@ impl SqliteMetadataStore {
             .max_connections(8)
             .connect_with(options.read_only(true))
             .await?;
+        // Base URL without trailing slash: events carry absolute IRIs.
+        let base_url = base_url.trim_end_matches('/').to_owned();
         Ok(Self {
             read,
+            writer: crate::sqlite_group::Writer::start(write.clone(), base_url),
             write,
-            base_url: base_url.trim_end_matches('/').to_owned(),
         })
     }
 
     async fn begin(&self) -> Result<SqliteTx, StoreError> {
-        Ok(SqliteTx(self.write.begin_with("BEGIN IMMEDIATE").await?))
+        SqliteTx::begin(&self.write).await
     }
 }
 
-struct SqliteTx(Transaction<'static, Sqlite>);
+/// A write transaction on the single write connection, with savepoints for group commit.
+pub(crate) struct SqliteTx(Transaction<'static, Sqlite>);
+
+impl SqliteTx {
+    pub(crate) async fn begin(write: &SqlitePool) -> Result<Self, StoreError> {
+        Ok(SqliteTx(write.begin_with("BEGIN IMMEDIATE").await?))
+    }
+
+    /// Marks where the next write of a group starts.
+    pub(crate) async fn savepoint(&mut self) -> Result<(), StoreError> {
+        sqlx::query("SAVEPOINT one_write")
+            .execute(&mut *self.0)
+            .await?;
+        Ok(())
+    }
+
+    /// Keeps the write since the savepoint.
+    pub(crate) async fn release(&mut self) -> Result<(), StoreError> {
+        sqlx::query("RELEASE one_write")
+            .execute(&mut *self.0)
+            .await?;
+        Ok(())
+    }
+
+    /// Undoes the write since the savepoint, keeping the group's others.
+    pub(crate) async fn roll_back_to_savepoint(&mut self) -> Result<(), StoreError> {
+        sqlx::query("ROLLBACK TO one_write")
+            .execute(&mut *self.0)
+            .await?;
+        self.release().await
+    }
+
+    pub(crate) async fn commit(self) -> Result<(), StoreError> {
+        self.0.commit().await?;
+        Ok(())
+    }
+}
 
 #[async_trait::async_trait]
 impl WriteTx for SqliteTx {
@@ -196,37 +235,15 @@ impl MetadataStore for SqliteMetadataStore {
     }
 
     async fn write(&self, req: WriteRequest) -> Result<(Resource, bool), StoreError> {
-        let this = self.clone();
-        detached(async move {
-            let mut tx = this.begin().await?;
-            let done = engine::write(&mut tx, &this.base_url, req).await?;
-            tx.0.commit().await?;
-            Ok(done)
-        })
-        .await
+        self.writer.write(req).await
     }
 
     async fn delete(&self, req: DeleteRequest) -> Result<(), StoreError> {
-        let this = self.clone();
-        detached(async move {
-            let mut tx = this.begin().await?;
-            engine::delete(&mut tx, &this.base_url, req).await?;
-            tx.0.commit().await?;
-            Ok(())
-        })
-        .await
+        self.writer.delete(req).await
     }
 
     async fn create_pod(&self, pod: NewPod<'_>) -> Result<Pod, StoreError> {
-        let spec = PodSpec::from(pod);
-        let this = self.clone();
-        detached(async move {
-            let mut tx = this.begin().await?;
-            let pod = engine::create_pod(&mut tx, &this.base_url, &spec).await?;
-            tx.0.commit().await?;
-            Ok(pod)
-        })
-        .await
+        self.writer.create_pod(PodSpec::from(pod)).await
     }
 
     async fn get_pod(&self, name: &str) -> Result<Option<Pod>, StoreError> {
