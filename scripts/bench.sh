@@ -32,6 +32,18 @@ rps_of() { awk '/Requests\/sec/ {print $2}'; }
 p50_of() { awk '$1=="50%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; print v}'; }
 peak_rss_mib() { awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
 ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
+# Server CPU (user + system) a process has used, in clock ticks (/proc/<pid>/stat fields 14, 15).
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+requests_of() { awk '/requests in/ {print $1}'; }
+# Server CPU per request in µs: $1 ticks before, $2 ticks after, $3 requests served.
+cpu_us() { python3 -c "print(f'{($2 - $1) / $(getconf CLK_TCK) * 1e6 / max($3, 1):.0f}')"; }
+# One load phase against $SERVER: sets OUT (wrk's output), R (req/s) and CPU (µs/request).
+measured() {
+  local t0; t0=$(cpu_ticks "$SERVER")
+  OUT=$(wrk_run "$@")
+  CPU=$(cpu_us "$t0" "$(cpu_ticks "$SERVER")" "$(echo "$OUT" | requests_of)")
+  R=$(echo "$OUT" | rps_of)
+}
 
 NOTIFY=target/release/examples/bench_notify
 # Notification latency (write acknowledged -> WebSocket message, 500 writes/s for the run's
@@ -85,12 +97,15 @@ open_pod "$U/"
 
 curl -sf -X PUT -H 'content-type: text/turtle' --data-binary \
   '<#it> <http://xmlns.com/foaf/0.1/name> "A small document"; <http://ex.org/count> 1 .' "$U/small.ttl" >/dev/null
-R=$(wrk_run $CONNS "$U/small.ttl" | rps_of); row "GET small Turtle (req/s)" "$R" "$(ratio "$R" "$BASE_RPS")"
-SMALL_GET=$R
+measured $CONNS "$U/small.ttl"; row "GET small Turtle (req/s)" "$R" "$(ratio "$R" "$BASE_RPS")"
+SMALL_GET=$R GET_CPU=$CPU
+row "  ... server CPU per request (us)" "$CPU" "-"
 # Authenticated: the same GET with a DPoP-bound token and a fresh proof each time.
 curl -sf "$IDP/proofs?n=$((DURATION * 25000))&method=GET&url=$U/small.ttl" > "$WORK/proofs"
-OUT=$(TOKEN=$TOKEN PROOFS="$WORK/proofs" THREADS=$THREADS wrk_run $CONNS -s scripts/bench/dpop_get.lua "$U/small.ttl")
-R=$(echo "$OUT" | rps_of); row "GET small Turtle, DPoP-authenticated (req/s)" "$R" "$(ratio "$R" "$BASE_RPS")"
+TOKEN=$TOKEN PROOFS="$WORK/proofs" THREADS=$THREADS measured $CONNS -s scripts/bench/dpop_get.lua "$U/small.ttl"
+row "GET small Turtle, DPoP-authenticated (req/s)" "$R" "$(ratio "$R" "$BASE_RPS")"
+DPOP_CPU=$CPU
+row "  ... server CPU per request (us)" "$CPU" "-"
 if echo "$OUT" | grep -q "Non-2xx"; then echo "warning: some DPoP requests failed: $(echo "$OUT" | grep Non-2xx)" >&2; fi
 DPOP_GET=$R
 read -r PROOF_US ECDSA_US < <(target/release/examples/proof_cost)
@@ -98,8 +113,9 @@ row "  ... one proof's verification alone (us, one core)" "$PROOF_US" "-"
 row "  ... of which the P-256 ECDSA verify (us)" "$ECDSA_US" "-"
 R=$(wrk_run $CONNS -H 'Accept: application/ld+json' "$U/small.ttl" | rps_of); row "GET small as JSON-LD (req/s)" "$R" "$(ratio "$R" "$BASE_RPS")"
 JSONLD_GET=$R
-R=$(wrk_run 8 -s scripts/bench/put_new.lua "$U/" | rps_of); row "PUT small Turtle to new URLs (req/s)" "$R" "$(ratio "$R" "$BASE_RPS")"
-PUT_NEW=$R
+measured 8 -s scripts/bench/put_new.lua "$U/"; row "PUT small Turtle to new URLs (req/s)" "$R" "$(ratio "$R" "$BASE_RPS")"
+PUT_NEW=$R PUT_CPU=$CPU
+row "  ... server CPU per request (us)" "$CPU" "-"
 curl -sf -X PUT -H 'content-type: text/turtle' --data-binary '<#it> <http://ex.org/count> 0 .' "$U/patched.ttl" >/dev/null
 R=$(wrk_run 8 -s scripts/bench/patch_n3.lua "$U/patched.ttl" | rps_of); row "PATCH N3 (req/s)" "$R" "$(ratio "$R" "$BASE_RPS")"
 PATCH_N3=$R
@@ -213,5 +229,7 @@ printf '%s\n' "${ROWS[@]}"
 echo
 echo "target: GET small Turtle >= 0.40 of the trivial handler -> $(ratio "$SMALL_GET" "$BASE_RPS")"
 echo "target: DPoP-authenticated GET >= 0.60 of the public GET -> $(ratio "$DPOP_GET" "$SMALL_GET")"
+echo "target: DPoP GET CPU <= public GET CPU + 1.2 x one proof -> (DPoP - public) / proof = $(python3 -c "print(f'{($DPOP_CPU - $GET_CPU) / $PROOF_US:.2f}')")"
+echo "target: durable small PUT >= 0.035 of the trivial handler -> $(ratio "$PUT_NEW" "$BASE_RPS"); CPU <= 500 us per write -> $PUT_CPU"
 echo "targets (distributed): small GET >= 0.40 and PUT >= 0.25 of embedded (rows marked distributed)"
 echo "targets (notifications): p99 < 100 ms at 500 writes/s; 10 000 idle sockets in < 256 MiB RSS"
