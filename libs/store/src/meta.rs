@@ -56,6 +56,17 @@ pub struct Resource {
     pub creator: Option<String>,
 }
 
+impl Resource {
+    /// What conditional requests compare against (RFC 9110 §13): the strong ETag, and the
+    /// modification time in whole seconds.
+    pub fn validators(&self) -> podplane_solid::preconditions::Validators<'_> {
+        podplane_solid::preconditions::Validators {
+            etag: &self.etag,
+            last_modified: self.modified_ms / 1000,
+        }
+    }
+}
+
 /// A member of a container as listings need it: no content.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChildRow {
@@ -155,11 +166,7 @@ impl Expect {
         if !granted {
             return Err(StoreError::Refused { exists });
         }
-        let validators = current.map(|r| podplane_solid::preconditions::Validators {
-            etag: &r.etag,
-            last_modified: r.modified_ms / 1000,
-        });
-        if !self.conditions.hold(validators) {
+        if !self.conditions.hold(current.map(Resource::validators)) {
             return Err(StoreError::PreconditionFailed);
         }
         match &self.unchanged {

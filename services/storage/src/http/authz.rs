@@ -34,8 +34,8 @@ pub struct Grant {
     /// What the requester holds where an operation can need it.
     held: Held,
     /// The target's row as authorization read it (`Some(None)`: there is none), when the
-    /// target is not an auxiliary resource: handlers use it rather than reading it again.
-    pub row: Option<Option<Resource>>,
+    /// target is not an auxiliary resource: see [`Grant::take_row`].
+    row: Option<Option<Resource>>,
 }
 
 /// The modes held in the three places `access::need` names.
@@ -63,6 +63,19 @@ impl Grant {
     /// The authenticated WebID behind a request, for events and `acp:CreatorAgent`.
     pub fn actor(&self) -> Option<&str> {
         self.who.webid.as_deref()
+    }
+
+    /// The target's row: the one authorization read, or (for an auxiliary resource, whose
+    /// authorization reads its subject) read now. Taken, so it is used once.
+    pub async fn take_row(
+        &mut self,
+        state: &AppState,
+        path: &ResourcePath,
+    ) -> ApiResult<Option<Resource>> {
+        match self.row.take() {
+            Some(row) => Ok(row),
+            None => Ok(state.meta.get(path.as_str()).await?),
+        }
     }
 
     /// Whether `op` may create `path` and whether it may replace it: headers are authorized
@@ -316,7 +329,7 @@ async fn decide(
 }
 
 /// The method, as far as authorization cares.
-pub fn operation(method: &Method, exists: bool, shape: PatchShape) -> Operation {
+fn operation(method: &Method, exists: bool, shape: PatchShape) -> Operation {
     match *method {
         Method::GET | Method::HEAD => Operation::Read,
         Method::POST => Operation::Post,

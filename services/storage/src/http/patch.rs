@@ -95,10 +95,7 @@ pub async fn patch(state: &AppState, req: ResourceRequest) -> ApiResult<Response
     let op = |exists| Operation::Patch { exists, shape };
     let allowed = grant.allowed(&path, op);
     let conditions = write_conditions(&headers);
-    let mut current = match grant.row.take() {
-        Some(row) => row,
-        None => state.meta.get(path.as_str()).await?,
-    };
+    let mut current = grant.take_row(state, &path).await?;
     for _ in 0..APPLY_ATTEMPTS {
         let expect = Expect {
             allowed,

@@ -23,17 +23,21 @@ use podplane_store::{ByteStream, Content, Kind, Resource};
 
 /// GET and HEAD. The target's row is the one authorization read, when it read one.
 pub async fn get(state: &AppState, req: ResourceRequest) -> ApiResult<Response> {
-    let (path, headers) = (&req.path, &req.headers);
-    let with_body = req.method != Method::HEAD;
+    let ResourceRequest {
+        path,
+        method,
+        headers,
+        mut grant,
+        ..
+    } = req;
+    let (path, headers) = (&path, &headers);
+    let with_body = method != Method::HEAD;
     if path.is_root() {
         return Err(ApiError::NotFound(
             "the server root is not a resource; pods live at /{name}/".into(),
         ));
     }
-    let stored = match req.grant.row {
-        Some(row) => row,
-        None => state.meta.get(path.as_str()).await?,
-    };
+    let stored = grant.take_row(state, path).await?;
     let found = match stored {
         Some(res) => Some(res),
         None => implicit_acr(state, path).await?,
@@ -256,16 +260,8 @@ async fn serve_binary(
         )));
     };
     let range_header = header_str(headers, header::RANGE).filter(|_| {
-        header_str(headers, header::IF_RANGE).is_none_or(|v| {
-            if_range_holds(
-                v,
-                Validators {
-                    etag: &res.etag,
-                    last_modified: res.modified_ms / 1000,
-                },
-                podplane_store::now_ms() / 1000,
-            )
-        })
+        header_str(headers, header::IF_RANGE)
+            .is_none_or(|v| if_range_holds(v, res.validators(), podplane_store::now_ms() / 1000))
     });
     let ranges = match range::evaluate(range_header, res.size)? {
         RangeAnswer::Full => {

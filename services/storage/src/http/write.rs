@@ -87,10 +87,7 @@ pub async fn put(state: &AppState, req: ResourceRequest) -> ApiResult<Response> 
         unchanged: None,
     };
     // Refuse before reading the body when the answer cannot be yes (the commit checks again).
-    let current = match grant.row.take() {
-        Some(row) => row,
-        None => state.meta.get(path.as_str()).await?,
-    };
+    let current = grant.take_row(state, &path).await?;
     expect
         .check(current.as_ref())
         .map_err(|e| grant.explain(state, &path, op, e))?;
@@ -130,10 +127,7 @@ pub async fn post(state: &AppState, req: ResourceRequest) -> ApiResult<Response>
         mut grant,
         ..
     } = req;
-    let row = match grant.row.take() {
-        Some(row) => row,
-        None => state.meta.get(container.as_str()).await?,
-    };
+    let row = grant.take_row(state, &container).await?;
     match row {
         None => return Err(ApiError::NotFound(format!("no container at {container}"))),
         Some(r) if r.kind != Kind::Container => {
