@@ -10,6 +10,36 @@ fn on(server: &Server, i: usize, url: &str) -> String {
     url.replacen(&server.base, &format!("http://{replica}"), 1)
 }
 
+/// Sends the 32 requests `writer` makes at once, writer `i` through replica `i`, and returns
+/// the one writer answered with a status in `won` and every other's (status, writer). Each
+/// loser must get 412, or a status `also_lost` accepts for it.
+async fn race(
+    server: &Server,
+    writer: impl Fn(usize, String) -> reqwest::RequestBuilder,
+    won: &[u16],
+    also_lost: impl Fn(u16, usize) -> bool,
+    url: &str,
+) -> (usize, Vec<(u16, usize)>) {
+    let tasks: Vec<_> = (0..32)
+        .map(|i| {
+            let request = writer(i, on(server, i, url));
+            tokio::spawn(async move { (request.send().await.unwrap().status().as_u16(), i) })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    let mut lost = Vec::new();
+    for t in tasks {
+        let (status, i) = t.await.unwrap();
+        match status {
+            s if won.contains(&s) => winners.push(i),
+            s if s == 412 || also_lost(s, i) => lost.push((s, i)),
+            other => panic!("writer {i}: unexpected status {other}"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "{winners:?}");
+    (winners[0], lost)
+}
+
 #[tokio::test]
 async fn a_write_acknowledged_by_one_replica_is_read_by_the_other_at_once() {
     let server = shared();
@@ -38,35 +68,15 @@ async fn concurrent_if_match_writes_through_two_replicas_let_exactly_one_win() {
     let root = server.pod();
     let url = format!("{root}contested/file.bin");
     let etag = header(&put(&url, "application/octet-stream", "base").await, "etag");
-    let mut tasks = Vec::new();
-    for i in 0..32 {
-        let (target, etag) = (on(server, i, &url), etag.clone());
-        tasks.push(tokio::spawn(async move {
-            let res = client()
-                .put(&target)
-                .header("content-type", "application/octet-stream")
-                .header("if-match", etag)
-                .body(format!("writer {i}"))
-                .send()
-                .await
-                .unwrap();
-            (res.status().as_u16(), i)
-        }));
-    }
-    let mut winners = Vec::new();
-    for t in tasks {
-        let (status, i) = t.await.unwrap();
-        match status {
-            204 => winners.push(i),
-            412 => {}
-            other => panic!("unexpected status {other}"),
-        }
-    }
-    assert_eq!(winners.len(), 1, "{winners:?}");
-    assert_eq!(
-        text(get(&url).await).await,
-        format!("writer {}", winners[0])
-    );
+    let writer = |i: usize, target: String| {
+        client()
+            .put(target)
+            .header("content-type", "application/octet-stream")
+            .header("if-match", &etag)
+            .body(format!("writer {i}"))
+    };
+    let (winner, _) = race(server, writer, &[204], |_, _| false, &url).await;
+    assert_eq!(text(get(&url).await).await, format!("writer {winner}"));
     let listing = ntriples(&text(get(&format!("{root}contested/")).await).await, &root);
     let members: Vec<_> = listing
         .iter()
@@ -84,43 +94,28 @@ async fn mixed_if_match_writers_through_two_replicas_let_exactly_one_win() {
     let url = format!("{root}contested/doc");
     assert_eq!(put(&url, TURTLE, "<#s> <#p> 0 .").await.status(), 201);
     let etag = header(&get(&url).await, "etag");
-    let mut tasks = Vec::new();
-    for i in 0..32 {
-        let (target, etag) = (on(server, i, &url), etag.clone());
-        tasks.push(tokio::spawn(async move {
-            let req = match i % 3 {
-                0 => client()
-                    .put(&target)
-                    .header("content-type", TURTLE)
-                    .body(format!("<#s> <#p> {} .", 100 + i)),
-                1 => client()
-                    .patch(&target)
-                    .header("content-type", "text/n3")
-                    .body(format!(
-                        "@prefix solid: <http://www.w3.org/ns/solid/terms#>. \
-                         _:x a solid:InsertDeletePatch; solid:inserts {{ <#s> <#q> {} . }}.",
-                        100 + i
-                    )),
-                _ => client().delete(&target),
-            };
-            let res = req.header("if-match", etag).send().await.unwrap();
-            (res.status().as_u16(), i)
-        }));
-    }
-    let mut winners = Vec::new();
-    let mut gone = Vec::new();
-    for t in tasks {
-        let (status, i) = t.await.unwrap();
-        match status {
-            200 | 204 => winners.push(i),
-            412 => {}
-            // RFC 9110 §13.2.1: a DELETE that finds nothing is a 404 whatever its conditions.
-            404 if i % 3 == 2 => gone.push(i),
-            other => panic!("writer {i}: unexpected status {other}"),
-        }
-    }
-    assert_eq!(winners.len(), 1, "{winners:?}");
-    let winner = winners[0];
+    let writer = |i: usize, target: String| {
+        let request = match i % 3 {
+            0 => client()
+                .put(target)
+                .header("content-type", TURTLE)
+                .body(format!("<#s> <#p> {} .", 100 + i)),
+            1 => client()
+                .patch(target)
+                .header("content-type", "text/n3")
+                .body(format!(
+                    "@prefix solid: <http://www.w3.org/ns/solid/terms#>. \
+                     _:x a solid:InsertDeletePatch; solid:inserts {{ <#s> <#q> {} . }}.",
+                    100 + i
+                )),
+            _ => client().delete(target),
+        };
+        request.header("if-match", &etag)
+    };
+    // RFC 9110 §13.2.1: a DELETE that finds nothing is a 404 whatever its conditions.
+    let deleted_already = |status, i| status == 404 && i % 3 == 2;
+    let (winner, lost) = race(server, writer, &[200, 204], deleted_already, &url).await;
+    let gone: Vec<_> = lost.iter().filter(|(s, _)| *s == 404).collect();
     assert!(
         gone.is_empty() || winner % 3 == 2,
         "{gone:?} after {winner}"
@@ -145,35 +140,15 @@ async fn concurrent_if_none_match_creates_through_two_replicas_let_exactly_one_w
     let server = shared();
     let root = server.pod();
     let url = format!("{root}contested/once");
-    let mut tasks = Vec::new();
-    for i in 0..32 {
-        let target = on(server, i, &url);
-        tasks.push(tokio::spawn(async move {
-            let res = client()
-                .put(&target)
-                .header("content-type", "text/plain")
-                .header("if-none-match", "*")
-                .body(format!("creator {i}"))
-                .send()
-                .await
-                .unwrap();
-            (res.status().as_u16(), i)
-        }));
-    }
-    let mut winners = Vec::new();
-    for t in tasks {
-        let (status, i) = t.await.unwrap();
-        match status {
-            201 => winners.push(i),
-            412 => {}
-            other => panic!("creator {i}: unexpected status {other}"),
-        }
-    }
-    assert_eq!(winners.len(), 1, "{winners:?}");
-    assert_eq!(
-        text(get(&url).await).await,
-        format!("creator {}", winners[0])
-    );
+    let writer = |i: usize, target: String| {
+        client()
+            .put(target)
+            .header("content-type", "text/plain")
+            .header("if-none-match", "*")
+            .body(format!("creator {i}"))
+    };
+    let (winner, _) = race(server, writer, &[201], |_, _| false, &url).await;
+    assert_eq!(text(get(&url).await).await, format!("creator {winner}"));
 }
 
 #[tokio::test]
