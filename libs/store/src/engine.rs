@@ -319,7 +319,7 @@ pub(crate) async fn delete(
     events.flush(tx, now).await
 }
 
-/// An owned copy of a [`NewPod`], for the detached task that creates it.
+/// An owned copy of a [`NewPod`], for the task or thread that creates it.
 pub(crate) struct PodSpec {
     pub name: String,
     owner: Option<String>,

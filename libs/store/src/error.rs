@@ -45,3 +45,12 @@ impl From<sqlx::migrate::MigrateError> for StoreError {
         StoreError::Unavailable(format!("migration failed: {e}"))
     }
 }
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        match e {
+            rusqlite::Error::QueryReturnedNoRows => StoreError::NotFound("row".into()),
+            other => StoreError::Unavailable(other.to_string()),
+        }
+    }
+}

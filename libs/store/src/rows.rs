@@ -1,33 +1,59 @@
 //! Row-to-model mappings shared by the SQLite and PostgreSQL engines: both schemas use the
-//! same column names and types, so one generic mapping over `sqlx::Row` serves both. This is
-//! the one place a resource's columns are named: the statements (`sql/<engine>/`) select `*`
-//! and the mapping reads columns by name, so a new column touches the migrations and this file.
+//! same column names and types, so one mapping over [`Columns`] serves every driver (sqlx's
+//! rows for reads and PostgreSQL, rusqlite's for the SQLite writer). This is the one place a
+//! resource's columns are named: the statements (`sql/<engine>/`) select `*` and the mapping
+//! reads columns by name, so a new column touches the migrations and this file.
 
 use crate::error::StoreError;
 use crate::meta::{ChildRow, Content, Kind, Pod, Resource};
 use podplane_events::Envelope;
 use podplane_solid::access::AccessKind;
-use sqlx::{ColumnIndex, Decode, Row, Type};
 use uuid::Uuid;
 
-fn get<'r, R, T>(row: &'r R, column: &str) -> Result<T, StoreError>
-where
-    R: Row,
-    for<'c> &'c str: ColumnIndex<R>,
-    T: Decode<'r, R::Database> + Type<R::Database>,
-{
-    row.try_get(column).map_err(StoreError::from)
+/// A result row of any driver, read by column name.
+pub(crate) trait Columns {
+    fn get<T: Column>(&self, name: &str) -> Result<T, StoreError>;
 }
 
-pub(crate) fn resource<R>(row: &R) -> Result<Resource, StoreError>
-where
-    R: Row,
-    for<'c> &'c str: ColumnIndex<R>,
-    for<'r> Option<Vec<u8>>: Decode<'r, R::Database> + Type<R::Database>,
-    for<'r> Option<String>: Decode<'r, R::Database> + Type<R::Database>,
-    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
-    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
+/// The column types the mappings read; each is a type every driver decodes.
+pub(crate) trait Column:
+    for<'r> sqlx::Decode<'r, sqlx::Sqlite>
+    + sqlx::Type<sqlx::Sqlite>
+    + for<'r> sqlx::Decode<'r, sqlx::Postgres>
+    + sqlx::Type<sqlx::Postgres>
+    + rusqlite::types::FromSql
 {
+}
+
+impl Column for String {}
+impl Column for Option<String> {}
+impl Column for i64 {}
+impl Column for Vec<u8> {}
+impl Column for Option<Vec<u8>> {}
+
+impl Columns for sqlx::sqlite::SqliteRow {
+    fn get<T: Column>(&self, name: &str) -> Result<T, StoreError> {
+        sqlx::Row::try_get(self, name).map_err(StoreError::from)
+    }
+}
+
+impl Columns for sqlx::postgres::PgRow {
+    fn get<T: Column>(&self, name: &str) -> Result<T, StoreError> {
+        sqlx::Row::try_get(self, name).map_err(StoreError::from)
+    }
+}
+
+impl Columns for rusqlite::Row<'_> {
+    fn get<T: Column>(&self, name: &str) -> Result<T, StoreError> {
+        rusqlite::Row::get(self, name).map_err(StoreError::from)
+    }
+}
+
+fn get<T: Column>(row: &impl Columns, column: &str) -> Result<T, StoreError> {
+    row.get(column)
+}
+
+pub(crate) fn resource(row: &impl Columns) -> Result<Resource, StoreError> {
     let inline: Option<Vec<u8>> = get(row, "inline")?;
     let blob: Option<String> = get(row, "blob_key")?;
     let content = match (inline, blob) {
@@ -37,40 +63,27 @@ where
     };
     Ok(Resource {
         path: get(row, "path")?,
-        kind: Kind::parse(&get::<R, String>(row, "kind")?)?,
+        kind: Kind::parse(&get::<String>(row, "kind")?)?,
         content_type: get(row, "content_type")?,
         content,
-        size: u64::try_from(get::<R, i64>(row, "size")?).unwrap_or(0),
+        size: u64::try_from(get::<i64>(row, "size")?).unwrap_or(0),
         etag: get(row, "etag")?,
         modified_ms: get(row, "modified_ms")?,
         creator: get(row, "created_by")?,
     })
 }
 
-pub(crate) fn child<R>(row: &R) -> Result<ChildRow, StoreError>
-where
-    R: Row,
-    for<'c> &'c str: ColumnIndex<R>,
-    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
-    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
-{
+pub(crate) fn child(row: &impl Columns) -> Result<ChildRow, StoreError> {
     Ok(ChildRow {
         path: get(row, "path")?,
-        kind: Kind::parse(&get::<R, String>(row, "kind")?)?,
+        kind: Kind::parse(&get::<String>(row, "kind")?)?,
         content_type: get(row, "content_type")?,
-        size: u64::try_from(get::<R, i64>(row, "size")?).unwrap_or(0),
+        size: u64::try_from(get::<i64>(row, "size")?).unwrap_or(0),
         modified_ms: get(row, "modified_ms")?,
     })
 }
 
-pub(crate) fn pod<R>(row: &R) -> Result<Pod, StoreError>
-where
-    R: Row,
-    for<'c> &'c str: ColumnIndex<R>,
-    for<'r> Option<String>: Decode<'r, R::Database> + Type<R::Database>,
-    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
-    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
-{
+pub(crate) fn pod(row: &impl Columns) -> Result<Pod, StoreError> {
     Ok(Pod {
         name: get(row, "name")?,
         owner: get(row, "owner")?,
@@ -84,15 +97,7 @@ where
 }
 
 /// An outbox row as (row id, envelope).
-pub(crate) fn envelope<R>(row: &R) -> Result<(i64, Envelope), StoreError>
-where
-    R: Row,
-    for<'c> &'c str: ColumnIndex<R>,
-    for<'r> Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
-    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
-    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
-    for<'r> Option<String>: Decode<'r, R::Database> + Type<R::Database>,
-{
+pub(crate) fn envelope(row: &impl Columns) -> Result<(i64, Envelope), StoreError> {
     let id: String = get(row, "event_id")?;
     Ok((
         get(row, "id")?,

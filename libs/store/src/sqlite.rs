@@ -1,20 +1,23 @@
 //! The SQLite metadata engine (embedded mode).
 //!
-//! Writes go through a pool of exactly one connection and start with `BEGIN IMMEDIATE`, so a
-//! write transaction holds SQLite's single write lock from its first statement (another
-//! process, like the pod CLI, waits instead of failing with SQLITE_BUSY); resource writes are
-//! committed in groups (`sqlite_group`). Reads use a separate pool and, in WAL mode, never
-//! wait for writes.
+//! Every mutation goes to one thread that owns the write connection (`sqlite_group`): it
+//! commits concurrent writes in groups, each group one `BEGIN IMMEDIATE` transaction, so it
+//! holds SQLite's single write lock from its first statement (another process, like the pod
+//! CLI, waits instead of failing with SQLITE_BUSY). Reads use a separate sqlx pool and, in WAL
+//! mode, never wait for writes. Migrations run through sqlx before the writer starts.
 
-use crate::engine::{NewRow, PodSpec, WriteTx};
+use crate::engine::{self, NewRow, PodSpec, WriteTx};
 use crate::error::StoreError;
 use crate::meta::*;
-use crate::{detached, now_ms};
+use crate::now_ms;
+use crate::sqlite_group::{now, Writer};
 use podplane_events::Envelope;
+use rusqlite::{params, Connection, OptionalExtension};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, Sqlite, SqlitePool, Transaction};
+use sqlx::{Row, SqlitePool};
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// One of this engine's statements, from `sql/sqlite/`: every engine keeps the same statement
@@ -29,9 +32,10 @@ macro_rules! sql {
 #[derive(Clone)]
 pub struct SqliteMetadataStore {
     read: SqlitePool,
-    write: SqlitePool,
-    /// Resource writes, deletes and pod creations: committed in groups.
-    writer: crate::sqlite_group::Writer,
+    /// Every mutation, committed in groups by the thread that owns the write connection.
+    writer: Writer,
+    /// Without trailing slash: events carry absolute IRIs.
+    base_url: Arc<str>,
 }
 
 impl SqliteMetadataStore {
@@ -42,176 +46,144 @@ impl SqliteMetadataStore {
             .journal_mode(SqliteJournalMode::Wal)
             // FULL: a commit the client was told about survives power loss, not just a crash.
             .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(Duration::from_secs(10))
+            .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true);
-        let write = SqlitePoolOptions::new()
+        let migrator = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(options.clone())
             .await?;
-        sqlx::migrate!("./migrations/sqlite").run(&write).await?;
+        sqlx::migrate!("./migrations/sqlite").run(&migrator).await?;
+        migrator.close().await;
+        let file = file.to_owned();
+        let conn = tokio::task::spawn_blocking(move || open_writer(&file))
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("opening SQLite failed: {e}")))??;
         let read = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options.read_only(true))
             .await?;
-        // Base URL without trailing slash: events carry absolute IRIs.
-        let base_url = base_url.trim_end_matches('/').to_owned();
         Ok(Self {
             read,
-            writer: crate::sqlite_group::Writer::start(write.clone(), base_url),
-            write,
+            writer: Writer::start(conn)?,
+            base_url: base_url.trim_end_matches('/').into(),
         })
-    }
-
-    async fn begin(&self) -> Result<SqliteTx, StoreError> {
-        SqliteTx::begin(&self.write).await
     }
 }
 
-/// A write transaction on the single write connection, with savepoints for group commit.
-pub(crate) struct SqliteTx(Transaction<'static, Sqlite>);
+/// Another process (the pod CLI) may hold the write lock for a moment: wait, don't fail.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-impl SqliteTx {
-    pub(crate) async fn begin(write: &SqlitePool) -> Result<Self, StoreError> {
-        Ok(SqliteTx(write.begin_with("BEGIN IMMEDIATE").await?))
+/// The writer's connection, configured as the migrator's (the pragmas are per connection).
+fn open_writer(file: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(file)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    // Every statement of `sql/sqlite/` stays prepared.
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+/// The statements of one write, on the writer thread inside its group's transaction. Each
+/// call completes before it returns (see [`crate::sqlite_group::now`]).
+pub(crate) struct SqliteTx<'c>(&'c mut Connection);
+
+impl SqliteTx<'_> {
+    fn execute(&mut self, sql: &str, params: impl rusqlite::Params) -> Result<usize, StoreError> {
+        Ok(self.0.prepare_cached(sql)?.execute(params)?)
     }
 
-    /// Marks where the next write of a group starts.
-    pub(crate) async fn savepoint(&mut self) -> Result<(), StoreError> {
-        sqlx::query("SAVEPOINT one_write")
-            .execute(&mut *self.0)
-            .await?;
-        Ok(())
-    }
-
-    /// Keeps the write since the savepoint.
-    pub(crate) async fn release(&mut self) -> Result<(), StoreError> {
-        sqlx::query("RELEASE one_write")
-            .execute(&mut *self.0)
-            .await?;
-        Ok(())
-    }
-
-    /// Undoes the write since the savepoint, keeping the group's others.
-    pub(crate) async fn roll_back_to_savepoint(&mut self) -> Result<(), StoreError> {
-        sqlx::query("ROLLBACK TO one_write")
-            .execute(&mut *self.0)
-            .await?;
-        self.release().await
-    }
-
-    pub(crate) async fn commit(self) -> Result<(), StoreError> {
-        self.0.commit().await?;
-        Ok(())
+    fn found(&mut self, sql: &str, path: &str) -> Result<bool, StoreError> {
+        Ok(self.0.prepare_cached(sql)?.exists([path])?)
     }
 }
 
 #[async_trait::async_trait]
-impl WriteTx for SqliteTx {
+impl WriteTx for SqliteTx<'_> {
     async fn resource(&mut self, path: &str) -> Result<Option<Resource>, StoreError> {
-        let row = sqlx::query(sql!("resource"))
-            .bind(path)
-            .fetch_optional(&mut *self.0)
-            .await?;
-        row.as_ref().map(crate::rows::resource).transpose()
+        self.0
+            .prepare_cached(sql!("resource"))?
+            .query_row([path], |row| Ok(crate::rows::resource(row)))
+            .optional()?
+            .transpose()
     }
 
     async fn exists(&mut self, path: &str) -> Result<bool, StoreError> {
-        let row = sqlx::query(sql!("exists"))
-            .bind(path)
-            .fetch_optional(&mut *self.0)
-            .await?;
-        Ok(row.is_some())
+        self.found(sql!("exists"), path)
     }
 
     async fn has_children(&mut self, path: &str) -> Result<bool, StoreError> {
-        let row = sqlx::query(sql!("has_children"))
-            .bind(path)
-            .fetch_optional(&mut *self.0)
-            .await?;
-        Ok(row.is_some())
+        self.found(sql!("has_children"), path)
     }
 
     async fn parent_of(&mut self, path: &str) -> Result<Option<String>, StoreError> {
-        let parent: Option<Option<String>> = sqlx::query_scalar(sql!("parent_of"))
-            .bind(path)
-            .fetch_optional(&mut *self.0)
-            .await?;
+        let parent: Option<Option<String>> = self
+            .0
+            .prepare_cached(sql!("parent_of"))?
+            .query_row([path], |row| row.get(0))
+            .optional()?;
         Ok(parent.flatten())
     }
 
     async fn upsert(&mut self, row: &NewRow<'_>) -> Result<(), StoreError> {
-        sqlx::query(sql!("upsert"))
-            .bind(row.path)
-            .bind(row.parent)
-            .bind(row.kind.as_str())
-            .bind(row.content_type)
-            .bind(row.inline)
-            .bind(row.blob_key)
-            .bind(row.size)
-            .bind(row.etag)
-            .bind(row.now)
-            .bind(row.creator)
-            .execute(&mut *self.0)
-            .await?;
+        self.execute(
+            sql!("upsert"),
+            params![
+                row.path,
+                row.parent,
+                row.kind.as_str(),
+                row.content_type,
+                row.inline,
+                row.blob_key,
+                row.size,
+                row.etag,
+                row.now,
+                row.creator,
+            ],
+        )?;
         Ok(())
     }
 
     async fn set_version(&mut self, path: &str, etag: &str, now: i64) -> Result<(), StoreError> {
-        sqlx::query(sql!("set_version"))
-            .bind(etag)
-            .bind(now)
-            .bind(path)
-            .execute(&mut *self.0)
-            .await?;
+        self.execute(sql!("set_version"), params![etag, now, path])?;
         Ok(())
     }
 
     async fn delete_row(&mut self, path: &str) -> Result<(), StoreError> {
-        sqlx::query(sql!("delete_row"))
-            .bind(path)
-            .execute(&mut *self.0)
-            .await?;
+        self.execute(sql!("delete_row"), [path])?;
         Ok(())
     }
 
     async fn unpend_blob(&mut self, key: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query(sql!("drop_pending_blob"))
-            .bind(key)
-            .execute(&mut *self.0)
-            .await?;
-        Ok(done.rows_affected() == 1)
+        Ok(self.execute(sql!("drop_pending_blob"), [key])? == 1)
     }
 
     async fn mark_garbage(&mut self, key: &str, now: i64) -> Result<(), StoreError> {
-        sqlx::query(sql!("mark_garbage"))
-            .bind(key)
-            .bind(now)
-            .execute(&mut *self.0)
-            .await?;
+        self.execute(sql!("mark_garbage"), params![key, now])?;
         Ok(())
     }
 
     async fn enqueue(&mut self, env: &Envelope, now: i64) -> Result<(), StoreError> {
-        sqlx::query(sql!("enqueue"))
-            .bind(env.id.to_string())
-            .bind(&env.topic)
-            .bind(&env.key)
-            .bind(&env.payload)
-            .bind(now)
-            .bind(&env.traceparent)
-            .execute(&mut *self.0)
-            .await?;
+        self.execute(
+            sql!("enqueue"),
+            params![
+                env.id.to_string(),
+                env.topic,
+                env.key,
+                env.payload,
+                now,
+                env.traceparent,
+            ],
+        )?;
         Ok(())
     }
 
     async fn insert_pod(&mut self, pod: &Pod) -> Result<(), StoreError> {
-        sqlx::query(sql!("insert_pod"))
-            .bind(&pod.name)
-            .bind(&pod.owner)
-            .bind(pod.access.as_str())
-            .bind(pod.created_ms)
-            .execute(&mut *self.0)
-            .await?;
+        self.execute(
+            sql!("insert_pod"),
+            params![pod.name, pod.owner, pod.access.as_str(), pod.created_ms],
+        )?;
         Ok(())
     }
 }
@@ -235,15 +207,24 @@ impl MetadataStore for SqliteMetadataStore {
     }
 
     async fn write(&self, req: WriteRequest) -> Result<(Resource, bool), StoreError> {
-        self.writer.write(req).await
+        let base = self.base_url.clone();
+        self.writer
+            .run(move |c| now(engine::write(&mut SqliteTx(c), &base, req)))
+            .await
     }
 
     async fn delete(&self, req: DeleteRequest) -> Result<(), StoreError> {
-        self.writer.delete(req).await
+        let base = self.base_url.clone();
+        self.writer
+            .run(move |c| now(engine::delete(&mut SqliteTx(c), &base, req)))
+            .await
     }
 
     async fn create_pod(&self, pod: NewPod<'_>) -> Result<Pod, StoreError> {
-        self.writer.create_pod(PodSpec::from(pod)).await
+        let (base, spec) = (self.base_url.clone(), PodSpec::from(pod));
+        self.writer
+            .run(move |c| now(engine::create_pod(&mut SqliteTx(c), &base, &spec)))
+            .await
     }
 
     async fn get_pod(&self, name: &str) -> Result<Option<Pod>, StoreError> {
@@ -261,51 +242,33 @@ impl MetadataStore for SqliteMetadataStore {
 
     async fn register_pending_blob(&self, key: &str) -> Result<(), StoreError> {
         let key = key.to_owned();
-        let this = self.clone();
-        detached(async move {
-            let key = key.as_str();
-            sqlx::query(sql!("register_pending_blob"))
-                .bind(key)
-                .bind(now_ms())
-                .execute(&this.write)
-                .await?;
-            Ok(())
-        })
-        .await
+        self.writer
+            .run(move |c| {
+                SqliteTx(c).execute(sql!("register_pending_blob"), params![key, now_ms()])
+            })
+            .await?;
+        Ok(())
     }
 
     async fn drop_pending_blob(&self, key: &str) -> Result<(), StoreError> {
         let key = key.to_owned();
-        let this = self.clone();
-        detached(async move {
-            let key = key.as_str();
-            sqlx::query(sql!("drop_pending_blob"))
-                .bind(key)
-                .execute(&this.write)
-                .await?;
-            Ok(())
-        })
-        .await
+        self.writer
+            .run(move |c| SqliteTx(c).execute(sql!("drop_pending_blob"), [key]))
+            .await?;
+        Ok(())
     }
 
     async fn garbage(&self, before_ms: i64, limit: u32) -> Result<Vec<String>, StoreError> {
-        let this = self.clone();
-        detached(async move {
-            // One writer at a time: a commit claiming one of these keys either ran before
-            // (the key is no longer pending) or runs after and finds it gone.
-            let mut tx = this.begin().await?;
-            sqlx::query(sql!("expire_pending_blobs"))
-                .bind(before_ms)
-                .execute(&mut *tx.0)
-                .await?;
-            sqlx::query(sql!("drop_expired_pending_blobs"))
-                .bind(before_ms)
-                .execute(&mut *tx.0)
-                .await?;
-            tx.0.commit().await?;
-            Ok(())
-        })
-        .await?;
+        // The writer runs one job at a time: a commit claiming one of these keys either ran
+        // before (the key is no longer pending) or runs after and finds it gone.
+        self.writer
+            .run(move |c| {
+                let mut tx = SqliteTx(c);
+                tx.execute(sql!("expire_pending_blobs"), [before_ms])?;
+                tx.execute(sql!("drop_expired_pending_blobs"), [before_ms])?;
+                Ok(())
+            })
+            .await?;
         // A committed row never points to a garbage key, but check anyway so a bug elsewhere
         // cannot make GC delete live data.
         let rows = sqlx::query(sql!("garbage"))
@@ -320,44 +283,32 @@ impl MetadataStore for SqliteMetadataStore {
 
     async fn forget_garbage(&self, keys: &[String]) -> Result<(), StoreError> {
         let keys = keys.to_vec();
-        let this = self.clone();
-        detached(async move {
-            let mut tx = this.begin().await?;
-            for key in &keys {
-                sqlx::query(sql!("forget_garbage"))
-                    .bind(key)
-                    .execute(&mut *tx.0)
-                    .await?;
-            }
-            tx.0.commit().await?;
-            Ok(())
-        })
-        .await
+        self.writer
+            .run(move |c| {
+                let mut tx = SqliteTx(c);
+                for key in &keys {
+                    tx.execute(sql!("forget_garbage"), [key])?;
+                }
+                Ok(())
+            })
+            .await
     }
 
     async fn claim_proof(&self, id: &str, expires_ms: i64) -> Result<bool, StoreError> {
-        let (id, this) = (id.to_owned(), self.clone());
-        detached(async move {
-            let done = sqlx::query(sql!("claim_proof"))
-                .bind(&id)
-                .bind(expires_ms)
-                .execute(&this.write)
-                .await?;
-            Ok(done.rows_affected() == 1)
-        })
-        .await
+        let id = id.to_owned();
+        let claimed = self
+            .writer
+            .run(move |c| SqliteTx(c).execute(sql!("claim_proof"), params![id, expires_ms]))
+            .await?;
+        Ok(claimed == 1)
     }
 
     async fn purge_proofs(&self, now_ms: i64) -> Result<u64, StoreError> {
-        let this = self.clone();
-        detached(async move {
-            let done = sqlx::query(sql!("purge_proofs"))
-                .bind(now_ms)
-                .execute(&this.write)
-                .await?;
-            Ok(done.rows_affected())
-        })
-        .await
+        let purged = self
+            .writer
+            .run(move |c| SqliteTx(c).execute(sql!("purge_proofs"), [now_ms]))
+            .await?;
+        Ok(u64::try_from(purged).unwrap_or(u64::MAX))
     }
 
     async fn outbox_pending(&self, limit: u32) -> Result<Vec<(i64, Envelope)>, StoreError> {
@@ -381,10 +332,10 @@ impl MetadataStore for SqliteMetadataStore {
     }
 
     fn pool_stats(&self) -> PoolStats {
-        let idle = |p: &SqlitePool| u32::try_from(p.num_idle()).unwrap_or(u32::MAX);
+        // The writer's connection counts as one busy connection.
         PoolStats {
-            size: self.read.size() + self.write.size(),
-            idle: idle(&self.read) + idle(&self.write),
+            size: self.read.size() + 1,
+            idle: u32::try_from(self.read.num_idle()).unwrap_or(u32::MAX),
         }
     }
 
@@ -393,14 +344,14 @@ impl MetadataStore for SqliteMetadataStore {
         let events = self.outbox_pending(limit).await?;
         Ok(Some(Box::new(SqliteBatch {
             events,
-            write: self.write.clone(),
+            writer: self.writer.clone(),
         })))
     }
 }
 
 struct SqliteBatch {
     events: Vec<(i64, Envelope)>,
-    write: SqlitePool,
+    writer: Writer,
 }
 
 #[async_trait::async_trait]
@@ -410,21 +361,15 @@ impl OutboxBatch for SqliteBatch {
     }
 
     async fn complete(self: Box<Self>, sent: &[i64]) -> Result<(), StoreError> {
-        let (write, sent) = (self.write.clone(), sent.to_vec());
-        detached(async move { mark_sent(&write, &sent).await }).await
+        let sent = sent.to_vec();
+        self.writer
+            .run(move |c| {
+                let (mut tx, now) = (SqliteTx(c), now_ms());
+                for id in &sent {
+                    tx.execute(sql!("mark_sent"), params![now, id])?;
+                }
+                Ok(())
+            })
+            .await
     }
-}
-
-async fn mark_sent(write: &SqlitePool, sent: &[i64]) -> Result<(), StoreError> {
-    let mut tx = write.begin_with("BEGIN IMMEDIATE").await?;
-    let now = now_ms();
-    for id in sent {
-        sqlx::query(sql!("mark_sent"))
-            .bind(now)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-    }
-    tx.commit().await?;
-    Ok(())
 }

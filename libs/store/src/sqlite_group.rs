@@ -1,84 +1,138 @@
-//! Group commit for the SQLite engine: concurrent writes share one transaction, so one fsync.
+//! The SQLite writer: one thread owns the write connection, and concurrent writes share one
+//! transaction, so one fsync (group commit).
 //!
 //! SQLite has one writer, and with `synchronous = FULL` every commit waits for the disk: one
-//! write per fsync, however many clients wait. Here every write, delete and pod creation goes
-//! to one writer task. It takes what has queued up (at most [`MAX_GROUP`]), runs each in a
-//! savepoint of one `BEGIN IMMEDIATE` transaction (a write that fails rolls back to its
-//! savepoint and leaves the others alone), commits once, and only then answers each caller. A
-//! write is acknowledged after the commit that holds it, exactly as before; a failed commit
-//! fails every write in it, and none of them happened.
+//! write per fsync, however many clients wait. Every mutation of the database (resource
+//! writes, deletes, pods, pending blobs, proofs, the outbox) is a job sent to this thread. It
+//! takes what has queued up (at most [`MAX_GROUP`]), runs each in a savepoint of one
+//! `BEGIN IMMEDIATE` transaction (a job that fails rolls back to its savepoint and leaves the
+//! others alone), commits once, and only then answers each caller. A write is acknowledged
+//! after the commit that holds it; a failed commit fails every job in it, and none happened.
+//!
+//! The thread calls SQLite directly: a job's statements run one after another on this thread
+//! with no hop to a driver's worker thread and back per statement (the cost that dominated a
+//! PUT's CPU time). A job sent is run even if its caller goes away, so a cancelled request
+//! never leaves a half-run transaction.
 
-use crate::engine::{self, PodSpec};
 use crate::error::StoreError;
-use crate::meta::{DeleteRequest, Pod, Resource, WriteRequest};
-use sqlx::SqlitePool;
+use rusqlite::Connection;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::task::{Context, Poll, Waker};
 use tokio::sync::{mpsc, oneshot};
-use tracing::Instrument;
 
-/// Most writes in one transaction: bounds how long the first of them waits for the commit.
+/// Most jobs in one transaction: bounds how long the first of them waits for the commit.
 const MAX_GROUP: usize = 64;
 
-/// One write waiting for its group, with the span of the request that made it (its events
-/// carry that trace).
-pub(crate) struct Job {
-    work: Work,
-    span: tracing::Span,
-}
-
-enum Work {
-    Write(
-        WriteRequest,
-        oneshot::Sender<Result<(Resource, bool), StoreError>>,
-    ),
-    Delete(DeleteRequest, oneshot::Sender<Result<(), StoreError>>),
-    CreatePod(PodSpec, oneshot::Sender<Result<Pod, StoreError>>),
-}
-
-/// The way to the writer task.
+/// The way to the writer thread.
 #[derive(Clone)]
-pub(crate) struct Writer(mpsc::Sender<Job>);
+pub(crate) struct Writer(mpsc::Sender<Box<dyn Job>>);
 
 impl Writer {
-    /// Starts the writer task over the single-connection `pool`; it ends when the last
-    /// `Writer` is dropped.
-    pub(crate) fn start(pool: SqlitePool, base_url: String) -> Self {
+    /// Starts the writer thread, which owns `conn`; it ends when the last `Writer` is dropped.
+    pub(crate) fn start(conn: Connection) -> Result<Self, StoreError> {
         let (jobs, incoming) = mpsc::channel(1024);
-        tokio::spawn(commit_groups(pool, base_url, incoming));
-        Writer(jobs)
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || commit_groups(conn, incoming))
+            .map_err(|e| StoreError::Unavailable(format!("cannot start the SQLite writer: {e}")))?;
+        Ok(Writer(jobs))
     }
 
-    pub(crate) async fn write(&self, req: WriteRequest) -> Result<(Resource, bool), StoreError> {
-        let (tx, rx) = oneshot::channel();
-        self.submit(Work::Write(req, tx), rx).await
-    }
-
-    pub(crate) async fn delete(&self, req: DeleteRequest) -> Result<(), StoreError> {
-        let (tx, rx) = oneshot::channel();
-        self.submit(Work::Delete(req, tx), rx).await
-    }
-
-    pub(crate) async fn create_pod(&self, spec: PodSpec) -> Result<Pod, StoreError> {
-        let (tx, rx) = oneshot::channel();
-        self.submit(Work::CreatePod(spec, tx), rx).await
-    }
-
-    async fn submit<T>(
+    /// Runs `work` in the next group's transaction and answers once that group committed.
+    /// It runs in the caller's span, so the events it queues carry the request's trace.
+    pub(crate) async fn run<T: Send + 'static>(
         &self,
-        work: Work,
-        answer: oneshot::Receiver<Result<T, StoreError>>,
+        work: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let gone = || StoreError::Unavailable("the SQLite writer stopped".into());
-        let job = Job {
+        let (to, answer) = oneshot::channel();
+        let job = Pending {
             work,
             span: tracing::Span::current(),
+            to,
         };
-        self.0.send(job).await.map_err(|_| gone())?;
+        self.0.send(Box::new(job)).await.map_err(|_| gone())?;
         answer.await.map_err(|_| gone())?
     }
 }
 
-async fn commit_groups(pool: SqlitePool, base_url: String, mut incoming: mpsc::Receiver<Job>) {
-    while let Some(first) = incoming.recv().await {
+/// Runs a future whose every step is a synchronous SQLite call: the engine's algorithm is
+/// written once over an async trait (PostgreSQL needs it), and on this thread each of its
+/// statements completes before it returns, so one poll finishes it.
+pub(crate) fn now<T>(work: impl Future<Output = Result<T, StoreError>>) -> Result<T, StoreError> {
+    let mut work = std::pin::pin!(work);
+    match work.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(outcome) => outcome,
+        Poll::Pending => Err(StoreError::Unavailable(
+            "a SQLite write waited for something other than SQLite".into(),
+        )),
+    }
+}
+
+/// A job waiting for its group.
+trait Job: Send {
+    /// Runs in the group's transaction; what it came to is answered after the commit.
+    fn run(self: Box<Self>, conn: &mut Connection) -> Box<dyn Ran>;
+    /// Answers a job that never ran: its group's transaction failed first.
+    fn fail(self: Box<Self>, e: &StoreError);
+}
+
+/// A job that ran, waiting for its group's commit.
+trait Ran: Send {
+    fn succeeded(&self) -> bool;
+    /// Answers the caller; `failed_commit` replaces a success that was never committed.
+    fn answer(self: Box<Self>, failed_commit: Option<&StoreError>);
+}
+
+struct Pending<T, F> {
+    work: F,
+    span: tracing::Span,
+    to: oneshot::Sender<Result<T, StoreError>>,
+}
+
+impl<T, F> Job for Pending<T, F>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send,
+{
+    fn run(self: Box<Self>, conn: &mut Connection) -> Box<dyn Ran> {
+        let Pending { work, span, to } = *self;
+        let _in_request = span.enter();
+        // A bug in one job must not end the thread every later write needs.
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| work(conn)))
+            .unwrap_or_else(|_| Err(StoreError::Unavailable("a SQLite write panicked".into())));
+        Box::new(Outcome { outcome, to })
+    }
+
+    fn fail(self: Box<Self>, e: &StoreError) {
+        // A caller that went away needs no answer.
+        let _ = self.to.send(unavailable(e));
+    }
+}
+
+struct Outcome<T> {
+    outcome: Result<T, StoreError>,
+    to: oneshot::Sender<Result<T, StoreError>>,
+}
+
+impl<T: Send> Ran for Outcome<T> {
+    fn succeeded(&self) -> bool {
+        self.outcome.is_ok()
+    }
+
+    fn answer(self: Box<Self>, failed_commit: Option<&StoreError>) {
+        let answer = match (self.outcome, failed_commit) {
+            (Ok(_), Some(e)) => unavailable(e),
+            (outcome, _) => outcome,
+        };
+        // A caller that went away needs no answer: its write stands or falls with the group.
+        let _ = self.to.send(answer);
+    }
+}
+
+fn commit_groups(mut conn: Connection, mut incoming: mpsc::Receiver<Box<dyn Job>>) {
+    while let Some(first) = incoming.blocking_recv() {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
             match incoming.try_recv() {
@@ -87,133 +141,67 @@ async fn commit_groups(pool: SqlitePool, base_url: String, mut incoming: mpsc::R
             }
         }
         metrics::histogram!("podplane_sqlite_group_commit_writes").record(group.len() as f64);
-        commit_group(&pool, &base_url, group).await;
+        commit_group(&mut conn, group);
     }
 }
 
-/// What one job came to before the commit, and where its answer goes.
-enum Done {
-    Write(
-        Result<(Resource, bool), StoreError>,
-        oneshot::Sender<Result<(Resource, bool), StoreError>>,
-    ),
-    Delete(
-        Result<(), StoreError>,
-        oneshot::Sender<Result<(), StoreError>>,
-    ),
-    CreatePod(
-        Result<Pod, StoreError>,
-        oneshot::Sender<Result<Pod, StoreError>>,
-    ),
-}
-
-impl Done {
-    fn succeeded(&self) -> bool {
-        match self {
-            Done::Write(r, _) => r.is_ok(),
-            Done::Delete(r, _) => r.is_ok(),
-            Done::CreatePod(r, _) => r.is_ok(),
-        }
+fn commit_group(conn: &mut Connection, group: Vec<Box<dyn Job>>) {
+    if let Err(e) = execute(conn, "BEGIN IMMEDIATE") {
+        group.into_iter().for_each(|job| job.fail(&e));
+        return;
     }
-
-    /// Answers the caller; `failed_commit` replaces a success that was never committed.
-    fn answer(self, failed_commit: Option<&StoreError>) {
-        match self {
-            Done::Write(r, to) => settle(r, to, failed_commit),
-            Done::Delete(r, to) => settle(r, to, failed_commit),
-            Done::CreatePod(r, to) => settle(r, to, failed_commit),
-        }
-    }
-}
-
-fn settle<T>(
-    outcome: Result<T, StoreError>,
-    to: oneshot::Sender<Result<T, StoreError>>,
-    failed_commit: Option<&StoreError>,
-) {
-    let answer = match (outcome, failed_commit) {
-        (Ok(_), Some(e)) => unavailable(e),
-        (outcome, _) => outcome,
-    };
-    // A caller that went away needs no answer: its write stands or falls with the group.
-    let _ = to.send(answer);
-}
-
-async fn commit_group(pool: &SqlitePool, base_url: &str, group: Vec<Job>) {
-    let mut tx = match crate::sqlite::SqliteTx::begin(pool).await {
-        Ok(tx) => tx,
-        Err(e) => {
-            for job in group {
-                job.fail(&e);
-            }
-            return;
-        }
-    };
-    let mut done: Vec<Done> = Vec::with_capacity(group.len());
+    let mut done: Vec<Box<dyn Ran>> = Vec::with_capacity(group.len());
     let mut jobs = group.into_iter();
     while let Some(job) = jobs.next() {
-        if let Err(e) = tx.savepoint().await {
+        if let Err(e) = execute(conn, "SAVEPOINT one_write") {
             // The transaction is unusable: nothing in it will commit.
-            fail_all(done, jobs, Some(job), &e);
-            return;
+            return fail_all(conn, done, std::iter::once(job).chain(jobs), &e);
         }
-        let span = job.span;
-        let outcome = match job.work {
-            Work::Write(req, to) => Done::Write(
-                engine::write(&mut tx, base_url, req).instrument(span).await,
-                to,
-            ),
-            Work::Delete(req, to) => Done::Delete(
-                engine::delete(&mut tx, base_url, req)
-                    .instrument(span)
-                    .await,
-                to,
-            ),
-            Work::CreatePod(spec, to) => Done::CreatePod(
-                engine::create_pod(&mut tx, base_url, &spec)
-                    .instrument(span)
-                    .await,
-                to,
-            ),
-        };
-        let kept = if outcome.succeeded() {
-            tx.release().await
+        let ran = job.run(conn);
+        let kept = if ran.succeeded() {
+            execute(conn, "RELEASE one_write")
         } else {
-            tx.roll_back_to_savepoint().await
+            execute(conn, "ROLLBACK TO one_write").and_then(|()| execute(conn, "RELEASE one_write"))
         };
-        done.push(outcome);
+        done.push(ran);
         if let Err(e) = kept {
-            fail_all(done, jobs, None, &e);
-            return;
+            return fail_all(conn, done, jobs, &e);
         }
     }
-    match tx.commit().await {
+    match execute(conn, "COMMIT") {
         Ok(()) => done.into_iter().for_each(|d| d.answer(None)),
-        Err(e) => done.into_iter().for_each(|d| d.answer(Some(&e))),
+        Err(e) => {
+            roll_back(conn);
+            done.into_iter().for_each(|d| d.answer(Some(&e)));
+        }
     }
 }
 
-/// The transaction failed: every job run so far is answered with its own failure or `e`,
-/// every job not run yet with `e`. (Dropping the transaction rolls it back.)
+/// The transaction failed: it is rolled back, every job run so far is answered with its own
+/// failure or `e`, every job not run yet with `e`.
 fn fail_all(
-    done: Vec<Done>,
-    rest: impl Iterator<Item = Job>,
-    current: Option<Job>,
+    conn: &Connection,
+    done: Vec<Box<dyn Ran>>,
+    rest: impl Iterator<Item = Box<dyn Job>>,
     e: &StoreError,
 ) {
+    roll_back(conn);
     done.into_iter().for_each(|d| d.answer(Some(e)));
-    current.into_iter().chain(rest).for_each(|job| job.fail(e));
+    rest.for_each(|job| job.fail(e));
 }
 
-impl Job {
-    /// Answers a job that never ran: its transaction failed.
-    fn fail(self, e: &StoreError) {
-        match self.work {
-            Work::Write(_, to) => drop(to.send(unavailable(e))),
-            Work::Delete(_, to) => drop(to.send(unavailable(e))),
-            Work::CreatePod(_, to) => drop(to.send(unavailable(e))),
+/// Leaves no transaction open for the next group (a failed COMMIT can leave one).
+fn roll_back(conn: &Connection) {
+    if !conn.is_autocommit() {
+        if let Err(e) = execute(conn, "ROLLBACK") {
+            tracing::error!(error = %e, "SQLite writer: rollback failed");
         }
     }
+}
+
+fn execute(conn: &Connection, sql: &str) -> Result<(), StoreError> {
+    conn.prepare_cached(sql)?.execute([])?;
+    Ok(())
 }
 
 fn unavailable<T>(e: &StoreError) -> Result<T, StoreError> {
