@@ -5,7 +5,7 @@
 #
 # Usage: scripts/bench.sh [seconds-per-load-test]   (default 10)
 # Needs wrk (installed from Debian's packages if missing), curl and python3; the distributed
-# column starts PostgreSQL, Garage and Tansu with scripts/dev-services.sh (BENCH_DISTRIBUTED=0
+# column starts PostgreSQL, Garage and Nisshi with scripts/dev-services.sh (BENCH_DISTRIBUTED=0
 # skips it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -178,7 +178,7 @@ bench_notifications http://127.0.0.1:3955 http://127.0.0.1:3955/notify/ "$NSERVE
 kill "$NSERVER"; wait "$NSERVER" 2>/dev/null || true
 
 # 3. Distributed mode: one `podplane storage` replica on PostgreSQL, S3 (Garage) and Kafka
-#    (Tansu) on loopback, from scripts/dev-services.sh. Ratios are to embedded mode's figures.
+#    (Nisshi) on loopback, from scripts/dev-services.sh. Ratios are to embedded mode's figures.
 if [ "${BENCH_DISTRIBUTED:-1}" = 1 ]; then
   eval "$(scripts/dev-services.sh up)"
   DB="podplane_bench_$$"

@@ -58,7 +58,7 @@ export PODPLANE_VERSION="${PODPLANE_VERSION:-$CRATE_VERSION}"
 export PODPLANE_REGISTRY="${PODPLANE_REGISTRY:-localhost/podplane}"
 export POSTGRES_IMAGE="${POSTGRES_IMAGE:-postgres:16-bookworm}"
 export S3_IMAGE="${S3_IMAGE:-dxflrs/garage:v2.5.0}"
-export KAFKA_IMAGE="${KAFKA_IMAGE:-ghcr.io/tansu-io/tansu:0.6.0}"
+export KAFKA_IMAGE="${KAFKA_IMAGE:-ghcr.io/nisshi-io/nisshi:0.8.1}"
 export LB_IMAGE="${LB_IMAGE:-haproxy:2.8}"
 BASE_IMAGE=debian:bookworm-slim
 STORAGE_IMAGE="$PODPLANE_REGISTRY/podplane-storage:$PODPLANE_VERSION"
@@ -251,7 +251,7 @@ standins() {
     fi
     if ours "$KAFKA_IMAGE"; then
         bash scripts/dev-services.sh install kafka
-        binary_standin "$KAFKA_IMAGE" tansu
+        binary_standin "$KAFKA_IMAGE" nisshi
     fi
     log "stand-ins ready: $POSTGRES_IMAGE $S3_IMAGE $KAFKA_IMAGE $LB_IMAGE"
 }
@@ -454,8 +454,8 @@ smoke() {
         echo "not ok - podplane pod create: $out"; fails=$((fails + 1))
     fi
     check "anonymous GET of the new pod: 401" 401 "$URL/$pod/"
-    # The services created their topic in the broker (Tansu creates none on demand).
-    if compose exec -T kafka /tansu topic list --broker tcp://127.0.0.1:9092 2>/dev/null \
+    # The services created their topic in the broker (podplane relies on no topic created on demand).
+    if compose exec -T kafka /nisshi topic list --broker tcp://127.0.0.1:9092 2>/dev/null \
         | grep -q podplane.resource.v1; then
         passes=$((passes + 1)); echo "ok - topic podplane.resource.v1 exists in the broker"
     else

@@ -32,7 +32,9 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== services (scripts/dev-services.sh)"
 # PostgreSQL, S3 and Kafka on loopback for the engine contracts and distributed mode.
-eval "$(scripts/dev-services.sh up postgres kafka s3)"
+# (An assignment, so a service that cannot start stops the run here, not in some test.)
+services=$(scripts/dev-services.sh up postgres kafka s3)
+eval "$services"
 
 echo "== cargo test"
 log=$(mktemp)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # compose.yaml's `s3-init` one-shot: prepares the single Garage node through its admin API
-# (v2): a cluster layout, the access key podplane and Tansu use, and their buckets. Safe to
+# (v2): a cluster layout, the access key podplane and Nisshi use, and their buckets. Safe to
 # run again: everything that exists is kept.
 #
 # Why bash and the admin API, not the `garage` CLI: the upstream Garage image is FROM scratch

@@ -384,7 +384,7 @@ async fn wait_for_backlog(replica: &str, what: &str, wanted: impl Fn(f64, f64) -
     }
 }
 
-/// A Tansu broker (from scripts/dev-services.sh's install) on a port of its own.
+/// A Nisshi broker (from scripts/dev-services.sh's install) on a port of its own.
 pub struct Broker {
     pub address: String,
     child: std::process::Child,
@@ -398,17 +398,17 @@ impl Broker {
             .unwrap()
             .port();
         let address = format!("127.0.0.1:{port}");
-        let tansu = std::env::var("HOME")
-            .map(|h| format!("{h}/.cargo/bin/tansu"))
-            .unwrap_or_else(|_| "tansu".into());
-        let child = std::process::Command::new(tansu)
-            .args(["broker", "--storage-engine", "memory://tansu/"])
+        let nisshi = std::env::var("HOME")
+            .map(|h| format!("{h}/.cargo/bin/nisshi"))
+            .unwrap_or_else(|_| "nisshi".into());
+        let child = std::process::Command::new(nisshi)
+            .args(["broker", "--storage-engine", "memory://nisshi/"])
             .args(["--listener-url", &format!("tcp://{address}")])
             .args(["--advertised-listener-url", &format!("tcp://{address}")])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
-            .expect("start tansu (scripts/dev-services.sh up kafka installs it)");
+            .expect("start nisshi (scripts/dev-services.sh up kafka installs it)");
         for _ in 0..100 {
             if std::net::TcpStream::connect(&address).is_ok() {
                 break;

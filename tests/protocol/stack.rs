@@ -1,5 +1,5 @@
 //! The compose stack (`compose.yaml`: two storage replicas and notifications behind HAProxy,
-//! PostgreSQL, Garage, Tansu on SQLite), black-box through the load balancer's published port, with a
+//! PostgreSQL, Garage, Nisshi on SQLite), black-box through the load balancer's published port, with a
 //! real DPoP client whose identity provider the services reach inside the stack. Runs only
 //! when `scripts/stack.sh up` (with `PODPLANE_STACK_TEST=1`) exported the stack's address;
 //! scripts/test.sh does that and sets `PODPLANE_STACK_REQUIRED=1` so it cannot be skipped.

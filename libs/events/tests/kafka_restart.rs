@@ -15,7 +15,7 @@ async fn publishing_recovers_after_the_broker_lost_the_producers_state() {
         return;
     }
     let port = free_port();
-    let broker = Processes(vec![tansu(port, port)]);
+    let broker = Processes(vec![nisshi(port, port)]);
     let kafka = KafkaConfig {
         partitions: 1,
         ..KafkaConfig::plaintext(format!("127.0.0.1:{port}"))
@@ -36,7 +36,7 @@ async fn publishing_recovers_after_the_broker_lost_the_producers_state() {
 
     // A new broker on the same address, knowing nothing of this producer.
     drop(broker);
-    let _broker = Processes(vec![tansu(port, port)]);
+    let _broker = Processes(vec![nisshi(port, port)]);
     ensure_topics(&kafka, &[&topic]).await.unwrap();
 
     // What the outbox relay does: retry until the event is accepted.

@@ -1,4 +1,4 @@
-//! Kafka over TLS, with client certificates, against a real broker: a Tansu broker of this
+//! Kafka over TLS, with client certificates, against a real broker: a Nisshi broker of this
 //! test's own behind a TLS terminator (socat with OpenSSL), advertised at the TLS port, so
 //! every connection the client makes (bootstrap and partition leaders) goes through TLS.
 //! SASL (SCRAM, OAUTHBEARER) cannot be tested this way: no Kafka-protocol broker that runs
@@ -86,7 +86,7 @@ fn certificates(dir: &Path) {
 /// address.
 fn tls_broker(dir: &Path) -> (String, Processes) {
     let (plain, tls) = (free_port(), free_port());
-    let broker = tansu(plain, tls);
+    let broker = nisshi(plain, tls);
     let d = |f: &str| dir.join(f).display().to_string();
     let terminator = Command::new("socat")
         .arg(format!(

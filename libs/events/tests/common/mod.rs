@@ -1,4 +1,4 @@
-//! Brokers of a test's own: Tansu processes on loopback (scripts/dev-services.sh installs the
+//! Brokers of a test's own: Nisshi processes on loopback (scripts/dev-services.sh installs the
 //! binary), so a test can stop, restart or front them without disturbing other tests.
 
 #![allow(dead_code)]
@@ -39,13 +39,13 @@ impl Drop for Processes {
     }
 }
 
-/// An in-memory Tansu broker listening on `port`, telling clients to connect to `advertised`.
-pub fn tansu(port: u16, advertised: u16) -> Child {
-    let tansu = std::env::var("HOME")
-        .map(|h| format!("{h}/.cargo/bin/tansu"))
-        .unwrap_or_else(|_| "tansu".into());
-    let child = Command::new(tansu)
-        .args(["broker", "--storage-engine", "memory://tansu/"])
+/// An in-memory Nisshi broker listening on `port`, telling clients to connect to `advertised`.
+pub fn nisshi(port: u16, advertised: u16) -> Child {
+    let nisshi = std::env::var("HOME")
+        .map(|h| format!("{h}/.cargo/bin/nisshi"))
+        .unwrap_or_else(|_| "nisshi".into());
+    let child = Command::new(nisshi)
+        .args(["broker", "--storage-engine", "memory://nisshi/"])
         .args(["--listener-url", &format!("tcp://127.0.0.1:{port}")])
         .args([
             "--advertised-listener-url",
@@ -54,7 +54,7 @@ pub fn tansu(port: u16, advertised: u16) -> Child {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .expect("start tansu (scripts/dev-services.sh up kafka installs it)");
+        .expect("start nisshi (scripts/dev-services.sh up kafka installs it)");
     wait_for_port(port);
     child
 }
