@@ -24,10 +24,10 @@ async fn watched(
     (container, received)
 }
 
-/// Which of the members `{container}0` … `{container}{count - 1}` were never notified.
-fn missing(seen: &HashMap<String, usize>, container: &str, count: usize) -> Vec<usize> {
-    (0..count)
-        .filter(|i| !seen.contains_key(&format!("{container}{i}")))
+/// Which of `objects` were never notified, by index.
+fn missing(seen: &HashMap<String, usize>, objects: &[String]) -> Vec<usize> {
+    (0..objects.len())
+        .filter(|i| !seen.contains_key(&objects[*i]))
         .collect()
 }
 
@@ -48,11 +48,12 @@ async fn subscribe_webhook(server: &Server, container: &str, url: &str) {
     assert_eq!(res.status(), 200, "{}", text(res).await);
 }
 
-/// Collects webhook notifications until `want` distinct Adds arrived (or `wait` passed),
-/// then listens `quiet` longer for duplicates. Returns how often each Add's object arrived.
+/// Collects webhook notifications until an Add of every object in `want` arrived (or `wait`
+/// passed), then listens `quiet` longer for duplicates. Returns how often each Add's object
+/// arrived.
 async fn collect_adds(
     received: &mut tokio::sync::mpsc::UnboundedReceiver<Received>,
-    want: usize,
+    want: &[String],
     wait: Duration,
     quiet: Duration,
 ) -> HashMap<String, usize> {
@@ -70,7 +71,7 @@ async fn collect_adds(
                 .entry(m["object"].as_str().unwrap_or_default().to_owned())
                 .or_default() += 1;
         }
-        if seen.len() >= want && settle.is_none() {
+        if settle.is_none() && want.iter().all(|o| seen.contains_key(o)) {
             settle = Some(tokio::time::Instant::now() + quiet);
         }
     }
@@ -99,18 +100,24 @@ async fn webhooks_get_every_write_made_while_the_broker_was_down_once() {
     }
     broker.resume();
 
+    let members: Vec<String> = (0..200).map(|i| format!("{container}{i}")).collect();
     let seen = collect_adds(
         &mut received,
-        200,
+        &members,
         Duration::from_secs(120),
         Duration::from_secs(3),
     )
     .await;
-    let missing = missing(&seen, &container, 200);
+    let missing = missing(&seen, &members);
     assert!(missing.is_empty(), "never notified: {missing:?}");
     let twice: Vec<(&String, &usize)> = seen.iter().filter(|(_, n)| **n > 1).collect();
     assert!(twice.is_empty(), "notified more than once: {twice:?}");
 }
+
+/// Containers of the kill test. Add events are keyed by their container, so twelve containers
+/// spread the writes over the topic's partitions: whichever replica dies held some of them
+/// (with one container, a death of the replica that did not hold it would prove nothing).
+const KILL_CONTAINERS: usize = 12;
 
 #[tokio::test]
 async fn webhook_delivery_survives_a_killed_notifications_replica() {
@@ -123,22 +130,33 @@ async fn webhook_delivery_survives_a_killed_notifications_replica() {
     ) else {
         return;
     };
-    let (container, mut received) = watched(&server, "kill").await;
-    for i in 0..100 {
-        if i == 30 {
+    let (url, mut received) = receiver().await;
+    let mut containers = Vec::with_capacity(KILL_CONTAINERS);
+    for c in 0..KILL_CONTAINERS {
+        let container = format!("{}kill{c}/", server.pod());
+        let seed = put(&format!("{container}seed"), "text/plain", "0").await;
+        assert!(seed.status().is_success(), "{}", seed.status());
+        subscribe_webhook(&server, &container, &url).await;
+        containers.push(container);
+    }
+    let members: Vec<String> = (0..120)
+        .map(|i| format!("{}{i}", containers[i % KILL_CONTAINERS]))
+        .collect();
+    for (i, member) in members.iter().enumerate() {
+        if i == 36 {
             server.kill9_notifications(0);
         }
-        let res = put(&format!("{container}{i}"), "text/plain", format!("{i}")).await;
+        let res = put(member, "text/plain", format!("{i}")).await;
         assert!(res.status().is_success(), "write {i}: {}", res.status());
     }
     let seen = collect_adds(
         &mut received,
-        100,
+        &members,
         Duration::from_secs(120),
         Duration::from_secs(2),
     )
     .await;
-    let missing = missing(&seen, &container, 100);
+    let missing = missing(&seen, &members);
     assert!(missing.is_empty(), "never notified: {missing:?}");
     // At-least-once: only a delivery in flight when the replica died may be repeated.
     let repeated = seen.values().filter(|n| **n > 1).count();
