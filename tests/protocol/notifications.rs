@@ -549,6 +549,54 @@ async fn server_webhook_channel_posts_signed_notifications() {
     );
 }
 
+/// Writes made together reach the webhook of their own container and no other (events that
+/// arrive together are looked up and routed together).
+#[tokio::test]
+async fn server_webhooks_of_concurrent_writes_reach_only_their_channels() {
+    let root = pod("acp").await;
+    let mut watched = Vec::new();
+    for name in ["left", "right"] {
+        let container = format!("{root}{name}/");
+        assert_eq!(
+            put_as_owner(&format!("{container}seed")).await.status(),
+            201
+        );
+        let (url, received) = receiver().await;
+        let body = json!({"type": "WebhookChannel2023", "topic": container, "sendTo": url});
+        let res = subscribe(Some(owner()), "WebhookChannel2023", &body).await;
+        assert_eq!(res.status(), 200, "{}", text(res).await);
+        watched.push((container, received));
+    }
+    let members: Vec<String> = (0..40)
+        .map(|i| format!("{}{i}", watched[i % 2].0))
+        .collect();
+    let writes = futures_util::future::join_all(members.iter().map(|m| put_as_owner(m))).await;
+    assert!(writes.iter().all(|r| r.status() == 201));
+    for (container, received) in &mut watched {
+        let expected: std::collections::BTreeSet<&str> = members
+            .iter()
+            .map(String::as_str)
+            .filter(|m| m.starts_with(container.as_str()))
+            .collect();
+        let mut adds = std::collections::BTreeSet::new();
+        while adds != expected {
+            let (_, payload) = tokio::time::timeout(Duration::from_secs(15), received.recv())
+                .await
+                .unwrap_or_else(|_| panic!("{container}: {} of 20 Adds in 15 s", adds.len()))
+                .unwrap();
+            let message: Value = serde_json::from_slice(&payload).unwrap();
+            // Nothing of the other container's writes (the container's own Create may come).
+            assert!(
+                message["target"] == container.as_str() || message["object"] == container.as_str(),
+                "{container} got {message}"
+            );
+            if let Some(m) = expected.get(message["object"].as_str().unwrap_or_default()) {
+                adds.insert(*m);
+            }
+        }
+    }
+}
+
 #[tokio::test]
 async fn server_ess_gateway_hands_out_a_websocket() {
     let root = pod("acp").await;

@@ -19,20 +19,25 @@ pub const DELIVERED: &str = "podplane_webhook_deliveries_total";
 /// produced the event. Errs only when the notifications database cannot be reached (nothing
 /// was settled: the event must be seen again).
 pub async fn deliver(state: &State, envelope: &Envelope) -> NotifyResult<()> {
-    let id = envelope.id.to_string();
-    let span = consumer_span(&envelope.topic, &id, envelope.traceparent.as_deref());
-    deliver_in_span(state, envelope).instrument(span).await
+    deliver_all(state, std::slice::from_ref(envelope)).await
 }
 
-async fn deliver_in_span(state: &State, envelope: &Envelope) -> NotifyResult<()> {
-    let Ok(event) = serde_json::from_slice::<ResourceEvent>(&envelope.payload) else {
-        return Ok(());
-    };
+/// Delivers `envelopes` in order, each as [`deliver`] does, with one lookup of the channels
+/// on all their topics (most events concern no webhook; a lookup per event would make the
+/// lookups the cost of a write-heavy load).
+pub async fn deliver_all(state: &State, envelopes: &[Envelope]) -> NotifyResult<()> {
+    let events: Vec<(&Envelope, ResourceEvent)> = envelopes
+        .iter()
+        .filter_map(|e| Some((e, serde_json::from_slice(&e.payload).ok()?)))
+        .collect();
     // Events of another storage (sharing the broker) concern no channel of ours.
-    let topics: Vec<&str> = topics_of(&event)
-        .into_iter()
+    let mut topics: Vec<&str> = events
+        .iter()
+        .flat_map(|(_, event)| topics_of(event))
         .filter(|t| state.config.topic_path(t).is_some())
         .collect();
+    topics.sort_unstable();
+    topics.dedup();
     if topics.is_empty() {
         return Ok(());
     }
@@ -40,12 +45,44 @@ async fn deliver_in_span(state: &State, envelope: &Envelope) -> NotifyResult<()>
         .channels
         .on_topics(ChannelType::Webhook, &topics, now_ms())
         .await?;
-    let payload = message_of(&event);
+    if channels.is_empty() {
+        return Ok(());
+    }
+    // One event's failure does not keep the others from their deliveries; the first error is
+    // the batch's.
+    let mut outcome = Ok(());
+    for (envelope, event) in &events {
+        let id = envelope.id.to_string();
+        let span = consumer_span(&envelope.topic, &id, envelope.traceparent.as_deref());
+        let delivered = deliver_event(state, event, &channels)
+            .instrument(span)
+            .await;
+        if outcome.is_ok() {
+            outcome = delivered;
+        }
+    }
+    outcome
+}
+
+/// Delivers `event` to those of `channels` on its topics.
+async fn deliver_event(
+    state: &State,
+    event: &ResourceEvent,
+    channels: &[Channel],
+) -> NotifyResult<()> {
+    let topics = topics_of(event);
+    let due: Vec<&Channel> = channels
+        .iter()
+        .filter(|c| topics.contains(&c.subscription.topic.as_str()))
+        .filter(|c| notify::due(&c.subscription, c.end_at, event.published_ms, None))
+        .collect();
+    if due.is_empty() {
+        return Ok(());
+    }
+    let payload = message_of(event);
     let results = futures_util::future::join_all(
-        channels
-            .iter()
-            .filter(|c| notify::due(&c.subscription, c.end_at, event.published_ms, None))
-            .map(|c| deliver_to(state, c, &event, &payload)),
+        due.into_iter()
+            .map(|c| deliver_to(state, c, event, &payload)),
     )
     .await;
     results.into_iter().collect()

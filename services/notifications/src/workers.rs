@@ -4,16 +4,28 @@
 
 use crate::{hub, now_ms, webhook, State};
 use podplane_events::{
-    consume, tail, EventError, InProcessBus, KafkaConfig, TailPositions, RESOURCE_TOPIC,
+    consume, tail, Envelope, EventError, InProcessBus, KafkaConfig, TailPositions, RESOURCE_TOPIC,
 };
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::sync::watch;
 
 /// Most events dispatched together (their access questions are asked together).
 const BATCH: usize = 512;
+
+/// `first` and whatever else the bus already holds for this receiver, up to [`BATCH`].
+fn with_waiting(first: Envelope, rx: &mut broadcast::Receiver<Envelope>) -> Vec<Envelope> {
+    let mut batch = vec![first];
+    while batch.len() < BATCH {
+        match rx.try_recv() {
+            Ok(envelope) => batch.push(envelope),
+            Err(_) => break,
+        }
+    }
+    batch
+}
 
 async fn stopped(mut stop: watch::Receiver<bool>) {
     let _ = stop.wait_for(|s| *s).await;
@@ -31,17 +43,7 @@ pub async fn hub_from_bus(state: State, bus: InProcessBus, stop: watch::Receiver
             got = rx.recv() => got,
         };
         match first {
-            Ok(envelope) => {
-                // Whatever else is already waiting goes in the same batch.
-                let mut batch = vec![envelope];
-                while batch.len() < BATCH {
-                    match rx.try_recv() {
-                        Ok(envelope) => batch.push(envelope),
-                        Err(_) => break,
-                    }
-                }
-                hub::dispatch(&state, &batch).await;
-            }
+            Ok(envelope) => hub::dispatch(&state, &with_waiting(envelope, &mut rx)).await,
             Err(RecvError::Lagged(n)) => {
                 metrics::counter!(hub::DROPPED).increment(n);
                 tracing::warn!(missed = n, "notification dispatch fell behind the bus");
@@ -51,26 +53,29 @@ pub async fn hub_from_bus(state: State, bus: InProcessBus, stop: watch::Receiver
     }
 }
 
-/// Embedded mode, webhooks: every event published in this process. (The in-process bus
-/// holds no history: a webhook notification pending when the process stops is not resent.)
+/// Embedded mode, webhooks: every event published in this process, in batches of what is
+/// waiting (one channel lookup per batch). (The in-process bus holds no history: a webhook
+/// notification pending when the process stops is not resent.)
 pub async fn webhooks_from_bus(state: State, bus: InProcessBus, stop: watch::Receiver<bool>) {
     let mut rx = bus.subscribe();
     let stop = stopped(stop);
     tokio::pin!(stop);
     loop {
-        tokio::select! {
+        let first = tokio::select! {
             _ = &mut stop => return,
-            got = rx.recv() => match got {
-                Ok(envelope) => {
-                    if let Err(e) = webhook::deliver(&state, &envelope).await {
-                        tracing::warn!(error = %e, "webhook delivery not recorded");
-                    }
+            got = rx.recv() => got,
+        };
+        match first {
+            Ok(envelope) => {
+                let batch = with_waiting(envelope, &mut rx);
+                if let Err(e) = webhook::deliver_all(&state, &batch).await {
+                    tracing::warn!(error = %e, "webhook delivery not recorded");
                 }
-                Err(RecvError::Lagged(n)) => {
-                    tracing::warn!(missed = n, "webhook delivery fell behind the bus");
-                }
-                Err(RecvError::Closed) => return,
-            },
+            }
+            Err(RecvError::Lagged(n)) => {
+                tracing::warn!(missed = n, "webhook delivery fell behind the bus");
+            }
+            Err(RecvError::Closed) => return,
         }
     }
 }
