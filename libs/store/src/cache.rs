@@ -97,6 +97,35 @@ impl MetadataStore for CachedMetadataStore {
         Ok(row)
     }
 
+    async fn get_many(&self, paths: &[String]) -> Result<Vec<Resource>, StoreError> {
+        let mut found = Vec::with_capacity(paths.len());
+        let mut misses = Vec::new();
+        for path in paths {
+            match self.rows.get(path) {
+                Some(hit) => found.extend(hit.map(|r| Resource::clone(&r))),
+                None => misses.push(path.clone()),
+            }
+        }
+        if misses.is_empty() {
+            return Ok(found);
+        }
+        let before = self.epoch();
+        let rows = self.inner.get_many(&misses).await?;
+        if let Ok(e) = self.epoch.lock() {
+            if *e == before {
+                for path in &misses {
+                    let row = rows.iter().find(|r| &r.path == path);
+                    if row.is_some() || miss_is_cacheable(path) {
+                        self.rows
+                            .insert(path.clone(), row.map(|r| Arc::new(r.clone())));
+                    }
+                }
+            }
+        }
+        found.extend(rows);
+        Ok(found)
+    }
+
     async fn children(&self, container: &str) -> Result<Vec<ChildRow>, StoreError> {
         self.inner.children(container).await
     }

@@ -198,6 +198,16 @@ impl MetadataStore for SqliteMetadataStore {
         row.as_ref().map(crate::rows::resource).transpose()
     }
 
+    async fn get_many(&self, paths: &[String]) -> Result<Vec<Resource>, StoreError> {
+        // One query, whatever the count: the paths travel as one JSON array, so the statement
+        // text (and its cached preparation) is the same for every call.
+        let rows = sqlx::query(sql!("resources"))
+            .bind(serde_json::Value::from(paths).to_string())
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(crate::rows::resource).collect()
+    }
+
     async fn children(&self, container: &str) -> Result<Vec<ChildRow>, StoreError> {
         let rows = sqlx::query(sql!("children"))
             .bind(container)

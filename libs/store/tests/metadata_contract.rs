@@ -64,8 +64,16 @@ async fn write_creates_then_updates(store: &dyn MetadataStore) {
         auxiliary_of: Some(p("/a/x")),
         ..doc("/a/x.acl", None)
     };
+    // Remembered as missing through a batch read too, and then seen once written.
+    let y = ["/a/y".to_owned(), "/a/x".to_owned()];
+    assert_eq!(store.get_many(&y).await.unwrap().len(), 1);
     store.write(acl).await.unwrap();
     assert!(store.get("/a/x.acl").await.unwrap().is_some());
+    store.write(doc("/a/y", None)).await.unwrap();
+    let both = store.get_many(&y).await.unwrap();
+    let mut found: Vec<&str> = both.iter().map(|r| r.path.as_str()).collect();
+    found.sort_unstable();
+    assert_eq!(found, ["/a/x", "/a/y"]);
     assert_eq!(got.content, Content::Inline(b"<a> <b> <c> .".to_vec()));
 
     // The creator is whoever created the resource (and its new ancestors), whoever updates it.

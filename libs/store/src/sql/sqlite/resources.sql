@@ -1,0 +1,1 @@
+SELECT * FROM resources WHERE path IN (SELECT value FROM json_each(?))
