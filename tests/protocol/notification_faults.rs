@@ -16,12 +16,18 @@ async fn watched(
     server: &Server,
     name: &str,
 ) -> (String, tokio::sync::mpsc::UnboundedReceiver<Received>) {
+    let (url, received) = receiver().await;
+    (watch(server, name, &url).await, received)
+}
+
+/// Creates the container `name/` (with a seed member) and subscribes the owner's webhook at
+/// `url` to it; its URL.
+async fn watch(server: &Server, name: &str, url: &str) -> String {
     let container = format!("{}{name}/", server.pod());
     let seed = put(&format!("{container}seed"), "text/plain", "0").await;
     assert!(seed.status().is_success(), "{}", seed.status());
-    let (url, received) = receiver().await;
-    subscribe_webhook(server, &container, &url).await;
-    (container, received)
+    subscribe_webhook(server, &container, url).await;
+    container
 }
 
 /// Which of `objects` were never notified, by index.
@@ -133,11 +139,7 @@ async fn webhook_delivery_survives_a_killed_notifications_replica() {
     let (url, mut received) = receiver().await;
     let mut containers = Vec::with_capacity(KILL_CONTAINERS);
     for c in 0..KILL_CONTAINERS {
-        let container = format!("{}kill{c}/", server.pod());
-        let seed = put(&format!("{container}seed"), "text/plain", "0").await;
-        assert!(seed.status().is_success(), "{}", seed.status());
-        subscribe_webhook(&server, &container, &url).await;
-        containers.push(container);
+        containers.push(watch(&server, &format!("kill{c}"), &url).await);
     }
     let members: Vec<String> = (0..120)
         .map(|i| format!("{}{i}", containers[i % KILL_CONTAINERS]))

@@ -63,6 +63,12 @@ pub struct ChannelStore {
     pool: AnyPool,
 }
 
+/// `$first, $first+1, …`: `count` numbered parameters for an `IN (…)` list.
+fn placeholders(first: usize, count: usize) -> String {
+    let marks: Vec<String> = (first..first + count).map(|i| format!("${i}")).collect();
+    marks.join(", ")
+}
+
 const CHANNEL_COLUMNS: &str = "id, channel_type, topic, agent, client_id, issuer, send_to, \
     state, start_at, end_at, rate_ms, created_at";
 
@@ -181,11 +187,10 @@ impl ChannelStore {
     ) -> NotifyResult<Vec<Channel>> {
         let mut out = Vec::new();
         for chunk in topics.chunks(500) {
-            let marks: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 3)).collect();
             let sql = format!(
                 "SELECT {CHANNEL_COLUMNS} FROM channels \
                  WHERE channel_type = $1 AND end_at > $2 AND topic IN ({}) ORDER BY id",
-                marks.join(", ")
+                placeholders(3, chunk.len())
             );
             let mut q = sqlx::query(&sql).bind(channel_type.name()).bind(now_ms);
             for topic in chunk {
@@ -211,10 +216,9 @@ impl ChannelStore {
     pub async fn live(&self, ids: &[String], now_ms: i64) -> NotifyResult<Vec<String>> {
         let mut out = Vec::new();
         for chunk in ids.chunks(500) {
-            let marks: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
             let sql = format!(
                 "SELECT id FROM channels WHERE end_at > $1 AND id IN ({})",
-                marks.join(", ")
+                placeholders(2, chunk.len())
             );
             let mut q = sqlx::query(&sql).bind(now_ms);
             for id in chunk {
