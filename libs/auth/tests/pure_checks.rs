@@ -239,3 +239,33 @@ fn token_claims_are_checked() {
     let peeked = token::peek(&t, &policy).unwrap();
     assert!(token::verify(&t, &jwk, &peeked, NOW, &policy).is_err());
 }
+
+#[test]
+fn proofs_whose_signature_does_not_cover_what_they_say_are_refused() {
+    let (key, jwk) = p256();
+    let claims = json!({"htm": "GET", "htu": URL, "iat": NOW, "jti": "1"});
+    let good = proof(&key, &jwk, Algorithm::ES256, claims.clone());
+    let parts: Vec<&str> = good.split('.').collect();
+    let refused = |p: &str| match verify_proof(p, &req("t"), &policy()) {
+        Err(AuthError::InvalidProof(_)) => {}
+        other => panic!("{p}: {other:?}"),
+    };
+    // Claims of another proof under this proof's signature.
+    let other = proof(
+        &key,
+        &jwk,
+        Algorithm::ES256,
+        json!({"htm": "PUT", "htu": URL, "iat": NOW, "jti": "2"}),
+    );
+    let other_claims = other.split('.').nth(1).unwrap();
+    refused(&format!("{}.{}.{}", parts[0], other_claims, parts[2]));
+    // Signed by another key than the one it embeds.
+    let (thief, _) = p256();
+    refused(&proof(&thief, &jwk, Algorithm::ES256, claims.clone()));
+    // Not three segments, or a signature that is not base64url.
+    refused(&format!("{good}.extra"));
+    refused(&format!("{}.{}", parts[0], parts[2]));
+    refused(&format!("{}.{}.!!!", parts[0], parts[1]));
+    // Signed, but the claims are not a JSON object.
+    refused(&proof(&key, &jwk, Algorithm::ES256, json!("just a string")));
+}
