@@ -16,9 +16,6 @@ use cli::{Cli, Command, PodCommand};
 use podplane_store::{AccessKind, NewPod};
 use podplane_telemetry::logs::LogFormat;
 
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> anyhow::Result<()> {
     // Parsers and query evaluators recurse over a document's structure. Limits bound that
     // nesting; a roomy stack (virtual memory, touched only when used) keeps a margin.
