@@ -206,6 +206,25 @@ async fn server_container_last_modified_and_etag_change_when_membership_changes(
     assert_ne!(after_add, after_remove);
 }
 
+/// ESS answers a DELETE of the other slash form as it answers a GET: a redirect to the form
+/// that exists, and nothing is deleted.
+#[tokio::test]
+async fn ess_delete_of_the_other_slash_form_redirects_and_deletes_nothing() {
+    let root = pod();
+    put_turtle(&format!("{root}c/x"), "").await;
+    put_turtle(&format!("{root}doc"), "").await;
+    let res = delete(&format!("{root}c")).await;
+    assert_eq!(res.status(), 301);
+    assert_eq!(header(&res, "location"), format!("{root}c/"));
+    let res = delete(&format!("{root}doc/")).await;
+    assert_eq!(res.status(), 301);
+    assert_eq!(header(&res, "location"), format!("{root}doc"));
+    assert_eq!(get(&format!("{root}doc")).await.status(), 200);
+    assert_eq!(get(&format!("{root}c/x")).await.status(), 200);
+    // Neither form there: still a 404 problem.
+    assert_problem(delete(&format!("{root}nothing")).await, 404).await;
+}
+
 #[tokio::test]
 async fn server_delete_remove_containment() {
     let root = pod();

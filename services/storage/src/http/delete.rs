@@ -1,5 +1,6 @@
 //! DELETE of resources and empty containers.
 
+use super::read::missing;
 use super::request::write_conditions;
 use super::ResourceRequest;
 use crate::error::{ApiError, ApiResult};
@@ -9,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use podplane_solid::access::Operation;
 use podplane_solid::headers::{allow, ResourceKind};
 use podplane_solid::path::Auxiliary;
-use podplane_store::{DeleteRequest, Expect};
+use podplane_store::{DeleteRequest, Expect, StoreError};
 
 pub async fn delete(state: &AppState, req: ResourceRequest) -> ApiResult<Response> {
     let ResourceRequest {
@@ -53,9 +54,11 @@ pub async fn delete(state: &AppState, req: ResourceRequest) -> ApiResult<Respons
         },
         actor: grant.actor().map(str::to_owned),
     };
-    state
-        .delete(req)
-        .await
-        .map_err(|e| grant.explain(state, &path, op, e))?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    match state.delete(req).await {
+        Ok(()) => Ok(StatusCode::NO_CONTENT.into_response()),
+        // Nothing was deleted; the other slash form may be what the client meant. PUT and
+        // PATCH keep answering 409 there: the Solid conformance tests require it of writes.
+        Err(StoreError::NotFound(_)) => missing(state, &path).await,
+        Err(e) => Err(grant.explain(state, &path, op, e)),
+    }
 }

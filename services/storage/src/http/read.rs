@@ -119,7 +119,9 @@ async fn implicit_acr(state: &AppState, path: &ResourcePath) -> ApiResult<Option
 }
 
 /// 404, or 301 to the other slash form when that one exists (server-uri-redirect-differing).
-async fn missing(state: &AppState, path: &ResourcePath) -> ApiResult<Response> {
+/// DELETE answers the same way (as ESS does), so a client that dropped a container's trailing
+/// slash is sent to the container instead of told it does not exist.
+pub(super) async fn missing(state: &AppState, path: &ResourcePath) -> ApiResult<Response> {
     if let Some(twin) = path.toggled_slash() {
         if state.meta.get(twin.as_str()).await?.is_some() {
             let mut h = HeaderMap::new();
