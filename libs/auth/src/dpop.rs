@@ -72,14 +72,13 @@ pub fn verify_proof(
         return Err(bad("typ must be dpop+jwt"));
     }
     let alg = allowed_alg(&header, &policy.algorithms).map_err(|m| bad(&m))?;
-    let Some(serde_json::Value::Object(raw_jwk)) = header.get("jwk") else {
+    let Some(jwk_json @ serde_json::Value::Object(raw_jwk)) = header.get("jwk") else {
         return Err(bad("no jwk header"));
     };
     if PRIVATE_MEMBERS.iter().any(|m| raw_jwk.contains_key(*m)) {
         return Err(bad("jwk must be a public key"));
     }
-    let jwk =
-        Jwk::deserialize(&header["jwk"]).map_err(|_| bad("jwk is not a supported public key"))?;
+    let jwk = Jwk::deserialize(jwk_json).map_err(|_| bad("jwk is not a supported public key"))?;
     let key = DecodingKey::from_jwk(&jwk).map_err(|_| bad("jwk is not a supported public key"))?;
     // The header is parsed above already; verifying the signature over the compact form and
     // reading the claims once is all that is left (jsonwebtoken's `decode` would parse the

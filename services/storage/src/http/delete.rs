@@ -1,6 +1,6 @@
 //! DELETE of resources and empty containers.
 
-use super::read::missing;
+use super::read::redirect_to_twin;
 use super::request::write_conditions;
 use super::ResourceRequest;
 use crate::error::{ApiError, ApiResult};
@@ -58,7 +58,10 @@ pub async fn delete(state: &AppState, req: ResourceRequest) -> ApiResult<Respons
         Ok(()) => Ok(StatusCode::NO_CONTENT.into_response()),
         // Nothing was deleted; the other slash form may be what the client meant. PUT and
         // PATCH keep answering 409 there: the Solid conformance tests require it of writes.
-        Err(StoreError::NotFound(_)) => missing(state, &path).await,
+        Err(StoreError::NotFound(detail)) => match redirect_to_twin(state, &path).await? {
+            Some(redirect) => Ok(redirect),
+            None => Err(StoreError::NotFound(detail).into()),
+        },
         Err(e) => Err(grant.explain(state, &path, op, e)),
     }
 }

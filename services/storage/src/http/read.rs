@@ -119,17 +119,29 @@ async fn implicit_acr(state: &AppState, path: &ResourcePath) -> ApiResult<Option
 }
 
 /// 404, or 301 to the other slash form when that one exists (server-uri-redirect-differing).
-/// DELETE answers the same way (as ESS does), so a client that dropped a container's trailing
-/// slash is sent to the container instead of told it does not exist.
-pub(super) async fn missing(state: &AppState, path: &ResourcePath) -> ApiResult<Response> {
-    if let Some(twin) = path.toggled_slash() {
-        if state.meta.get(twin.as_str()).await?.is_some() {
-            let mut h = HeaderMap::new();
-            set(&mut h, header::LOCATION, &state.iri(twin.as_str()));
-            return Ok((StatusCode::MOVED_PERMANENTLY, h).into_response());
-        }
+async fn missing(state: &AppState, path: &ResourcePath) -> ApiResult<Response> {
+    match redirect_to_twin(state, path).await? {
+        Some(redirect) => Ok(redirect),
+        None => Err(ApiError::NotFound(format!("no resource at {path}"))),
     }
-    Err(ApiError::NotFound(format!("no resource at {path}")))
+}
+
+/// A 301 to the other slash form of `path`, when that one exists. DELETE answers with it too
+/// (as ESS does), so a client that dropped a container's trailing slash is sent to the
+/// container instead of told it does not exist.
+pub(super) async fn redirect_to_twin(
+    state: &AppState,
+    path: &ResourcePath,
+) -> ApiResult<Option<Response>> {
+    let Some(twin) = path.toggled_slash() else {
+        return Ok(None);
+    };
+    if state.meta.get(twin.as_str()).await?.is_none() {
+        return Ok(None);
+    }
+    let mut h = HeaderMap::new();
+    set(&mut h, header::LOCATION, &state.iri(twin.as_str()));
+    Ok(Some((StatusCode::MOVED_PERMANENTLY, h).into_response()))
 }
 
 async fn pod_owner(state: &AppState, path: &ResourcePath) -> ApiResult<Option<String>> {
