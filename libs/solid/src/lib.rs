@@ -17,6 +17,7 @@ pub mod limits;
 pub mod n3patch;
 pub mod notify;
 pub mod path;
+pub mod pod;
 pub mod preconditions;
 pub mod range;
 pub mod rdf;
