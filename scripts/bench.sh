@@ -184,7 +184,8 @@ if [ "${BENCH_DISTRIBUTED:-1}" = 1 ]; then
   DB="podplane_bench_$$"
   psql "$PODPLANE_TEST_PG_URL" -qc "CREATE DATABASE $DB"
   DB_URL="${PODPLANE_TEST_PG_URL%/*}/$DB"
-  DPODS=(--database-url "$DB_URL" --base-url http://127.0.0.1:3953)
+  psql "$PODPLANE_TEST_PG_URL" -qc "CREATE DATABASE ${DB}_p"
+  DPODS=(--database-url "$DB_URL" --provision-database-url "${DB_URL}_p" --base-url http://127.0.0.1:3953)
   "$BIN" pod create bench --owner "$OWNER" "${DPODS[@]}" >/dev/null
   PODPLANE_DATA_DIR= "$BIN" storage --listen 127.0.0.1:3953 --base-url http://127.0.0.1:3953 \
     --database-url "$DB_URL" --s3-bucket "$PODPLANE_TEST_S3_BUCKET" --s3-prefix "bench-$$/" \
@@ -221,6 +222,7 @@ if [ "${BENCH_DISTRIBUTED:-1}" = 1 ]; then
   kill "$NREPLICA" "$DSERVER"; wait "$NREPLICA" "$DSERVER" 2>/dev/null || true
   psql "$PODPLANE_TEST_PG_URL" -qc "DROP DATABASE $DB WITH (FORCE)"
   psql "$PODPLANE_TEST_PG_URL" -qc "DROP DATABASE ${DB}_n WITH (FORCE)"
+  psql "$PODPLANE_TEST_PG_URL" -qc "DROP DATABASE ${DB}_p WITH (FORCE)"
 fi
 
 echo

@@ -6,7 +6,8 @@ use std::process::{Command, Stdio};
 
 /// Embedded mode over distributed mode's engines: `podplane serve` with its metadata in
 /// PostgreSQL and its content in S3, the pod made by `podplane pod create` through the same
-/// URL. Nothing lands in the data directory, and a restart finds everything.
+/// URLs (the provisioning service's record in PostgreSQL too). Nothing lands in the data
+/// directory, and a restart finds everything.
 #[tokio::test]
 async fn serve_keeps_metadata_and_content_where_their_urls_say() {
     let Some(infra) = infra() else {
@@ -16,11 +17,13 @@ async fn serve_keeps_metadata_and_content_where_their_urls_say() {
     let pid = std::process::id();
     let db = format!("podplane_urls_{pid}");
     psql(&infra.pg_admin_url, &format!("CREATE DATABASE {db}"));
+    psql(&infra.pg_admin_url, &format!("CREATE DATABASE {db}_p"));
     let (server, _) = infra
         .pg_admin_url
         .rsplit_once('/')
         .expect("PODPLANE_TEST_PG_URL names a database");
     let metadata = format!("{server}/{db}");
+    let provision = format!("{server}/{db}_p");
     let prefix = format!("urls-{pid}/");
     let blobs = format!("s3://{}/{prefix}", infra.s3_bucket);
     let data = tempfile::tempdir().expect("tempdir");
@@ -36,6 +39,7 @@ async fn serve_keeps_metadata_and_content_where_their_urls_say() {
             "https://owner.example/#me",
         ])
         .args(["--base-url", &base, "--database-url", &metadata])
+        .args(["--provision-database-url", &provision])
         .output()
         .expect("run podplane pod create");
     assert!(
@@ -50,6 +54,7 @@ async fn serve_keeps_metadata_and_content_where_their_urls_say() {
             .arg("--data-dir")
             .arg(data.path())
             .args(["--metadata-url", &metadata, "--blob-url", &blobs])
+            .args(["--provision-database-url", &provision])
             .args(["--s3-endpoint", &infra.s3_endpoint, "--s3-path-style"])
             .args(["--danger-no-access-control", "--exit-on-stdin-eof"])
             .env("PODPLANE_LOG", "warn")

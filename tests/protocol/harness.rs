@@ -68,6 +68,9 @@ pub struct Via {
     /// Notifications replicas to run beside the storage replicas (distributed mode; embedded
     /// mode always serves notifications).
     pub notifications: usize,
+    /// Run the provisioning service (distributed mode: one replica on its own origin;
+    /// embedded mode always serves it).
+    pub provision: bool,
     /// Environment variables for every process (e.g. the `OTEL_*` set).
     pub env: Vec<(String, String)>,
 }
@@ -79,6 +82,16 @@ const INTERNAL_SECRET: &str = "test-internal-secret";
 /// processes, not to storage's). Give their values as `--flag=value`.
 fn is_notify_flag(flag: &str) -> bool {
     flag.starts_with("--webhook-") || flag.starts_with("--channel-")
+}
+
+/// Flags of the provisioning service (distributed mode), and which of them storage also
+/// takes (it announces the pod limit in discovery).
+fn is_provision_flag(flag: &str) -> bool {
+    flag.starts_with("--provision-") || flag.starts_with("--max-pods-per-owner")
+}
+
+fn is_storage_flag_too(flag: &str) -> bool {
+    flag.starts_with("--max-pods-per-owner")
 }
 
 /// The shared services' addresses (distributed mode), for putting proxies in front of them.
@@ -127,6 +140,14 @@ pub struct Server {
     pub notify_replicas: Vec<SocketAddr>,
     notify_children: Mutex<Vec<Child>>,
     notify_database: Option<String>,
+    /// Base URL of the provisioning service (the server's own in embedded mode; one replica
+    /// on its own origin in distributed mode).
+    pub provision_base: String,
+    provision_replica: Option<SocketAddr>,
+    provision_children: Mutex<Vec<Child>>,
+    /// The provisioning database (distributed mode: always made, `pod create` records
+    /// owners there).
+    provision_database: Option<String>,
     env: Vec<(String, String)>,
 }
 
@@ -163,6 +184,16 @@ impl Server {
     pub fn start_notifying(extra: &[&str]) -> Server {
         let via = Via {
             notifications: 2,
+            ..Via::default()
+        };
+        Server::start_with(&via, extra)
+    }
+
+    /// A server with the provisioning service (in distributed mode, one replica on its own
+    /// origin, as ESS's `provision.{d}`).
+    pub fn start_provisioning(extra: &[&str]) -> Server {
+        let via = Via {
+            provision: true,
             ..Via::default()
         };
         Server::start_with(&via, extra)
@@ -242,6 +273,26 @@ impl Server {
             }
             _ => (base.clone(), Vec::new(), None),
         };
+        let provision_database = match &backing {
+            Backing::Distributed { database_url, .. } => {
+                let db = format!("{database_url}_p");
+                let (server, name) = db.rsplit_once('/').expect("database URL");
+                let admin = via
+                    .postgres_admin
+                    .clone()
+                    .unwrap_or(format!("{server}/postgres"));
+                psql(&admin, &format!("CREATE DATABASE {name}"));
+                Some(db)
+            }
+            Backing::Disk { .. } => None,
+        };
+        let (provision_base, provision_replica) = match &backing {
+            Backing::Distributed { .. } if via.provision => {
+                let listen = free_addr();
+                (format!("http://{listen}"), Some(listen))
+            }
+            _ => (base.clone(), None),
+        };
         let server = Server {
             base,
             addr,
@@ -254,6 +305,10 @@ impl Server {
             notify_replicas,
             notify_children: Mutex::new(Vec::new()),
             notify_database,
+            provision_base,
+            provision_replica,
+            provision_children: Mutex::new(Vec::new()),
+            provision_database,
         };
         server.spawn();
         server
@@ -296,8 +351,13 @@ impl Server {
                 cmd.args(["--s3-endpoint", s3_endpoint, "--s3-path-style"])
                     .args(["--kafka-bootstrap-servers", kafka]);
                 if self.notify_database.is_some() {
-                    cmd.args(["--notifications-base-url", &self.notify_base])
-                        .args(["--internal-secret", INTERNAL_SECRET]);
+                    cmd.args(["--notifications-base-url", &self.notify_base]);
+                }
+                if self.provision_replica.is_some() {
+                    cmd.args(["--provision-base-url", &self.provision_base]);
+                }
+                if self.notify_database.is_some() || self.provision_replica.is_some() {
+                    cmd.args(["--internal-secret", INTERNAL_SECRET]);
                 }
             }
         }
@@ -316,7 +376,8 @@ impl Server {
         }
         let distributed = self.is_distributed();
         cmd.args(self.extra.iter().filter(|e| {
-            *e != "--no-private-fetch-for-tests" && !(distributed && is_notify_flag(e))
+            let elsewhere = is_notify_flag(e) || (is_provision_flag(e) && !is_storage_flag_too(e));
+            *e != "--no-private-fetch-for-tests" && !(distributed && elsewhere)
         }))
         .env("PODPLANE_LOG", "warn")
         .envs(self.env.iter().cloned())
@@ -364,15 +425,40 @@ impl Server {
         cmd
     }
 
+    /// The provisioning replica (distributed mode).
+    fn provision_command(&self, listen: SocketAddr) -> Command {
+        let db = self
+            .provision_database
+            .as_deref()
+            .expect("provisioning database");
+        let mut cmd = Command::new(BIN);
+        cmd.arg("provision")
+            .args(["--database-url", db])
+            .args([
+                "--listen",
+                &listen.to_string(),
+                "--base-url",
+                &self.provision_base,
+            ])
+            .args([
+                "--storage-base-url",
+                &self.base,
+                "--storage-url",
+                &self.base,
+            ])
+            .args(["--internal-secret", INTERNAL_SECRET])
+            .args(["--allow-private-fetch", "--exit-on-stdin-eof"])
+            .args(self.extra.iter().filter(|e| is_provision_flag(e)))
+            .env("PODPLANE_LOG", "warn")
+            .envs(self.env.iter().cloned())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit());
+        cmd
+    }
+
     fn spawn(&self) {
-        let mut children = self.children.lock().unwrap();
-        for listen in &self.replicas {
-            children.push(self.command(*listen).spawn().expect("spawn podplane"));
-        }
-        drop(children);
-        for listen in &self.replicas {
-            wait_ready(*listen);
-        }
+        self.spawn_storage();
         let mut children = self.notify_children.lock().unwrap();
         for listen in &self.notify_replicas {
             children.push(
@@ -384,6 +470,14 @@ impl Server {
         drop(children);
         for listen in &self.notify_replicas {
             wait_ready(*listen);
+        }
+        if let Some(listen) = self.provision_replica {
+            let child = self
+                .provision_command(listen)
+                .spawn()
+                .expect("spawn provision");
+            self.provision_children.lock().unwrap().push(child);
+            wait_ready(listen);
         }
     }
 
@@ -407,6 +501,33 @@ impl Server {
             .collect()
     }
 
+    /// The storage replicas (in embedded mode: the one server).
+    fn spawn_storage(&self) {
+        let mut children = self.children.lock().unwrap();
+        for listen in &self.replicas {
+            children.push(self.command(*listen).spawn().expect("spawn podplane"));
+        }
+        drop(children);
+        for listen in &self.replicas {
+            wait_ready(*listen);
+        }
+    }
+
+    /// SIGKILL to the storage replicas only (distributed mode): the other services stay up
+    /// and find storage gone.
+    pub fn kill9_storage(&self) {
+        for mut c in self.children.lock().unwrap().drain(..) {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts the storage replicas again after [`Server::kill9_storage`].
+    pub fn restart_storage(&self) {
+        self.kill9_storage();
+        self.spawn_storage();
+    }
+
     /// SIGKILL to every process, no chance to clean up: what a crash looks like.
     pub fn kill9(&self) {
         for mut c in self.children.lock().unwrap().drain(..) {
@@ -414,6 +535,10 @@ impl Server {
             let _ = c.wait();
         }
         for mut c in self.notify_children.lock().unwrap().drain(..) {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        for mut c in self.provision_children.lock().unwrap().drain(..) {
             let _ = c.kill();
             let _ = c.wait();
         }
@@ -469,7 +594,9 @@ impl Server {
         cmd.args(["--owner", owner, "--access", access]);
         match &self.backing {
             Backing::Disk { dir } => cmd.arg("--data-dir").arg(dir.path()),
-            Backing::Distributed { database_url, .. } => cmd.args(["--database-url", database_url]),
+            Backing::Distributed { database_url, .. } => cmd
+                .args(["--database-url", database_url])
+                .args(["--provision-database-url", &format!("{database_url}_p")]),
         };
         let out = cmd.output().expect("run podplane pod create");
         assert!(
@@ -591,10 +718,13 @@ impl Drop for Server {
                 .map(|(server, _)| server);
             if let Some((server, db)) = database_url.rsplit_once('/') {
                 if Some(server) == shared_server {
-                    psql(
-                        &infra.pg_admin_url,
-                        &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
-                    );
+                    // The server's own database and its services' (`_n`, `_p`).
+                    for db in [db.to_owned(), format!("{db}_n"), format!("{db}_p")] {
+                        psql(
+                            &infra.pg_admin_url,
+                            &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
+                        );
+                    }
                 }
             }
         }

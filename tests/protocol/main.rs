@@ -25,6 +25,7 @@ mod notifications;
 mod operations;
 mod patch;
 mod preconditions;
+mod provision;
 mod ranges;
 mod replicas;
 mod representations;

@@ -33,6 +33,10 @@ pub enum Command {
     /// HTTP and webhook channels, fed by Kafka; channels in its own PostgreSQL database
     /// (distributed mode). Run as many as you like behind the load balancer.
     Notifications(NotificationsArgs),
+    /// Run one provisioning replica: ESS's provisioning API (pods for authenticated agents,
+    /// within a per-owner limit), its record of owners in its own PostgreSQL database, pods
+    /// made by the storage service (distributed mode). Run as many as you like.
+    Provision(ProvisionArgs),
     /// Apply the storage database schema and exit (for operators who keep DDL credentials
     /// apart from the service's; start replicas with --no-migrate then).
     Migrate(DatabaseArgs),
@@ -262,9 +266,21 @@ pub struct ServeArgs {
     pub s3: S3Args,
     #[command(flatten)]
     pub notify: NotifyArgs,
+    #[command(flatten)]
+    pub pods: ProvisioningArgs,
+    /// Where the provisioning service keeps its record of owners: sqlite://<file> or
+    /// postgres://… (default: sqlite://<data-dir>/provision.sqlite).
+    #[arg(long, env = "PODPLANE_PROVISION_DATABASE_URL")]
+    pub provision_database_url: Option<String>,
 }
 
 impl ServeArgs {
+    pub fn provision_database_url(&self) -> String {
+        self.provision_database_url
+            .clone()
+            .unwrap_or_else(|| sqlite_in(&self.data.data_dir, "provision.sqlite"))
+    }
+
     pub fn metadata_url(&self) -> anyhow::Result<MetadataUrl> {
         match &self.metadata_url {
             Some(url) => Ok(url.parse()?),
@@ -279,6 +295,68 @@ impl ServeArgs {
             .clone()
             .unwrap_or_else(|| BlobUrl::File(self.data.data_dir.join("blobs")))
     }
+}
+
+/// `sqlite://` URL of a database file in the data directory, created when missing.
+pub fn sqlite_in(dir: &std::path::Path, file: &str) -> String {
+    format!("sqlite://{}?mode=rwc", dir.join(file).display())
+}
+
+/// What the provisioning API gives an agent who asks for a pod, and when it finishes what a
+/// crash interrupted.
+#[derive(Args, Clone)]
+pub struct ProvisioningArgs {
+    /// Most pods one agent may be given through the provisioning API (announced as
+    /// solid:maxPodsPerOwner). `podplane pod create` is not limited by it.
+    #[arg(long, env = "PODPLANE_MAX_PODS_PER_OWNER", default_value_t = podplane_provision::DEFAULT_MAX_PODS_PER_OWNER)]
+    pub max_pods_per_owner: u32,
+    /// Access control of the pods the provisioning API makes: acp (as ESS) or wac.
+    #[arg(long, env = "PODPLANE_PROVISION_ACCESS", default_value = "acp", value_parser = ["acp", "wac"])]
+    pub provision_access: String,
+    /// Seconds after which a pod reservation that storage never confirmed (its request died,
+    /// or storage did not answer) is ordered from storage again; also how often to look.
+    #[arg(long, env = "PODPLANE_PROVISION_SETTLE_SECS", default_value_t = 30)]
+    pub provision_settle_secs: u64,
+}
+
+impl ProvisioningArgs {
+    pub fn settle_after(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.provision_settle_secs.max(1))
+    }
+
+    pub fn config(&self, base_url: &str) -> podplane_provision::ProvisionConfig {
+        let mut c = podplane_provision::ProvisionConfig::new(base_url);
+        c.max_pods_per_owner = self.max_pods_per_owner;
+        c.access =
+            podplane_solid::access::AccessKind::parse(&self.provision_access).unwrap_or_default();
+        c
+    }
+}
+
+#[derive(Args)]
+pub struct ProvisionArgs {
+    #[command(flatten)]
+    pub http: HttpArgs,
+    #[command(flatten)]
+    pub pods: ProvisioningArgs,
+    /// URL of the provisioning database (its own, never the storage database):
+    /// postgres://… (or sqlite://<file> for a single replica).
+    #[arg(long = "database-url", env = "PODPLANE_PROVISION_DATABASE_URL")]
+    pub database_url: String,
+    /// Pooled connections per replica.
+    #[arg(long, env = "PODPLANE_DATABASE_MAX_CONNECTIONS", default_value_t = 8)]
+    pub database_max_connections: u32,
+    /// Public base URL of the storage the pods live in (default: --base-url, one origin
+    /// with routing by path prefix).
+    #[arg(long, env = "PODPLANE_STORAGE_BASE_URL")]
+    pub storage_base_url: Option<String>,
+    /// Where this service reaches the storage service's internal endpoints (default: the
+    /// storage base URL).
+    #[arg(long, env = "PODPLANE_STORAGE_URL")]
+    pub storage_url: Option<String>,
+    /// Shared secret for the storage service's internal endpoints (the same on both).
+    #[arg(long, env = "PODPLANE_INTERNAL_SECRET", hide_env_values = true)]
+    pub internal_secret: String,
 }
 
 /// How to reach an S3-compatible server, for blob locations in S3.
@@ -568,6 +646,14 @@ pub struct StorageArgs {
     /// none is deployed; behind one load balancer it is the same as --base-url).
     #[arg(long, env = "PODPLANE_NOTIFICATIONS_BASE_URL")]
     pub notifications_base_url: Option<String>,
+    /// Public base URL of the provisioning service, advertised in discovery with its pod
+    /// limit (omit when none is deployed).
+    #[arg(long, env = "PODPLANE_PROVISION_BASE_URL")]
+    pub provision_base_url: Option<String>,
+    /// The provisioning service's per-owner pod limit, for discovery (read from the same
+    /// variable as the provisioning service's, so one setting serves both).
+    #[arg(long, env = "PODPLANE_MAX_PODS_PER_OWNER", default_value_t = podplane_provision::DEFAULT_MAX_PODS_PER_OWNER)]
+    pub max_pods_per_owner: u32,
     /// Shared secret that other podplane services present to this one's internal endpoints
     /// (without it, those endpoints do not exist).
     #[arg(long, env = "PODPLANE_INTERNAL_SECRET", hide_env_values = true)]
@@ -606,6 +692,10 @@ pub struct AdminTarget {
     /// directory's.
     #[arg(long, env = "PODPLANE_DATABASE_URL")]
     pub database_url: Option<String>,
+    /// The provisioning service's database, which records every pod's owner (default: the
+    /// data directory's; needed with --database-url).
+    #[arg(long, env = "PODPLANE_PROVISION_DATABASE_URL")]
+    pub provision_database_url: Option<String>,
     /// Public base URL of the server (IRIs in the events this command emits).
     #[arg(
         long,
@@ -613,6 +703,20 @@ pub struct AdminTarget {
         default_value = "http://127.0.0.1:3000"
     )]
     pub base_url: String,
+}
+
+impl AdminTarget {
+    /// The provisioning database that goes with the storage database worked on.
+    pub fn provision_database_url(&self) -> anyhow::Result<String> {
+        match (&self.provision_database_url, &self.database_url) {
+            (Some(url), _) => Ok(url.clone()),
+            (None, None) => Ok(sqlite_in(&self.data.data_dir, "provision.sqlite")),
+            (None, Some(_)) => anyhow::bail!(
+                "--database-url names the storage database; name the provisioning database \
+                 too: --provision-database-url (PODPLANE_PROVISION_DATABASE_URL)"
+            ),
+        }
+    }
 }
 
 #[derive(Subcommand)]

@@ -1,7 +1,7 @@
 //! Distributed mode: one stateless Pod Storage replica over PostgreSQL, S3 and Kafka. Nothing
 //! lives in the replica: any number can run, and any can die at any time.
 
-use crate::cli::{DatabaseArgs, NotificationsArgs, StorageArgs};
+use crate::cli::{DatabaseArgs, NotificationsArgs, ProvisionArgs, StorageArgs};
 use crate::runtime::{self, Workers};
 use podplane_events::{ensure_topics, KafkaBus, RESOURCE_TOPIC};
 use podplane_store::PgSettings;
@@ -38,6 +38,8 @@ pub async fn storage(args: StorageArgs) -> anyhow::Result<()> {
     let replay = Arc::new(podplane_storage::access::StoreReplayCache(meta.clone()));
     let peers = runtime::Peers {
         notifications_base_url: args.notifications_base_url.clone(),
+        provision_base_url: args.provision_base_url.clone(),
+        max_pods_per_owner: Some(args.max_pods_per_owner),
         internal_secret: args.internal_secret.clone(),
     };
     let state = runtime::storage_state(&args.http, peers, meta, blobs, replay)?;
@@ -130,6 +132,58 @@ pub async fn notifications(args: NotificationsArgs) -> anyhow::Result<()> {
         podplane_notifications::standalone_router(state),
         workers,
         "distributed mode, notifications",
+    )
+    .await
+}
+
+/// `podplane provision`: one provisioning replica. It keeps no state of its own but its
+/// database; pods are made by the storage service over its internal endpoint.
+pub async fn provision(args: ProvisionArgs) -> anyhow::Result<()> {
+    let base = args.http.base_url();
+    let storage_base = args
+        .storage_base_url
+        .clone()
+        .unwrap_or_else(|| base.clone());
+    let storage_url = args
+        .storage_url
+        .clone()
+        .unwrap_or_else(|| storage_base.clone());
+    let storage = Arc::new(podplane_provision::StorageHttp::new(
+        &storage_url,
+        &args.internal_secret,
+    ));
+    // Replicas starting together race to migrate; the loser retries briefly.
+    let mut attempt = 0;
+    let state = loop {
+        match crate::provision::state(
+            args.pods.config(&base),
+            &args.database_url,
+            args.database_max_connections,
+            storage.clone(),
+            &storage_base,
+            None,
+            &args.http,
+        )
+        .await
+        {
+            Ok(state) => break state,
+            Err(e) if attempt < 20 => {
+                attempt += 1;
+                tracing::warn!(error = %e, "provisioning database not ready; retrying");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    let mut workers = Workers::new();
+    let p = state.provisioner.clone();
+    let after = args.pods.settle_after();
+    workers.spawn(move |stop| podplane_provision::workers::settle(p, after, stop));
+    runtime::serve(
+        &args.http,
+        podplane_provision::standalone_router(state),
+        workers,
+        "distributed mode, provision",
     )
     .await
 }

@@ -30,6 +30,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let peers = runtime::Peers {
         // One origin: the notification routes sit beside the storage's.
         notifications_base_url: Some(base.clone()),
+        provision_base_url: Some(base.clone()),
+        max_pods_per_owner: Some(args.pods.max_pods_per_owner),
         internal_secret: None,
     };
     let state = runtime::storage_state(&args.http, peers, meta, blobs, replay)?;
@@ -39,13 +41,21 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let notifications = crate::notifications::state(
         &args.http,
         args.notify.config(&base, &base),
-        &format!(
-            "sqlite://{}?mode=rwc",
-            dir.join("notifications.sqlite").display()
-        ),
+        &crate::cli::sqlite_in(dir, "notifications.sqlite"),
         1,
         Arc::new(crate::notifications::InProcessAccess(state.clone())),
         Some(state.verifier.clone()),
+    )
+    .await?;
+    // The provisioning service has pods made by the storage state above, in this process.
+    let provision = crate::provision::state(
+        args.pods.config(&base),
+        &args.provision_database_url(),
+        4,
+        Arc::new(crate::provision::InProcessPods::of(&state)),
+        &base,
+        Some(state.verifier.clone()),
+        &args.http,
     )
     .await?;
     let bus = InProcessBus::new(4096);
@@ -59,10 +69,16 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let sweep = std::time::Duration::from_secs(args.notify.channel_sweep_secs.max(1));
         workers.spawn(move |stop| podplane_notifications::workers::sweep(n, sweep, stop));
     }
+    {
+        let p = provision.provisioner.clone();
+        let after = args.pods.settle_after();
+        workers.spawn(move |stop| podplane_provision::workers::settle(p, after, stop));
+    }
     workers.relay(&state, Arc::new(bus), async {});
     workers.gc(&state, &args.http);
     workers.gauges(&state);
-    let router =
-        podplane_notifications::router(notifications).merge(podplane_storage::router(state));
+    let router = podplane_notifications::router(notifications)
+        .merge(podplane_provision::router(provision))
+        .merge(podplane_storage::router(state));
     runtime::serve(&args.http, router, workers, "embedded mode").await
 }

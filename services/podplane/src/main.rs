@@ -1,6 +1,6 @@
 //! `podplane`: the one binary. `serve` runs every service in one process (embedded mode);
-//! `storage` runs one stateless Pod Storage replica and `notifications` one notifications
-//! replica (distributed mode); `migrate` applies the
+//! `storage` runs one stateless Pod Storage replica, `notifications` one notifications
+//! replica and `provision` one provisioning replica (distributed mode); `migrate` applies the
 //! database schema; `pod` administers pods.
 
 mod cli;
@@ -9,11 +9,12 @@ mod embedded;
 mod linger;
 mod listener;
 mod notifications;
+mod provision;
 mod runtime;
 
 use clap::Parser;
 use cli::{Cli, Command, PodCommand};
-use podplane_store::{AccessKind, NewPod};
+use podplane_store::AccessKind;
 use podplane_telemetry::logs::LogFormat;
 
 fn main() -> anyhow::Result<()> {
@@ -44,6 +45,7 @@ fn service_name(command: &Command) -> Option<&'static str> {
         Command::Serve(_) => Some("podplane"),
         Command::Storage(_) => Some("podplane-storage"),
         Command::Notifications(_) => Some("podplane-notifications"),
+        Command::Provision(_) => Some("podplane-provision"),
         Command::Migrate(_) | Command::Healthcheck(_) | Command::Pod { .. } => None,
     }
 }
@@ -61,6 +63,7 @@ async fn run() -> anyhow::Result<()> {
         Command::Serve(args) => embedded::serve(args).await,
         Command::Storage(args) => distributed::storage(args).await,
         Command::Notifications(args) => distributed::notifications(args).await,
+        Command::Provision(args) => distributed::provision(args).await,
         Command::Migrate(args) => distributed::migrate(&args).await,
         Command::Healthcheck(args) => healthcheck(&args).await,
         Command::Pod {
@@ -72,28 +75,9 @@ async fn run() -> anyhow::Result<()> {
                     target,
                 },
         } => {
-            runtime::check_pod_name(&name)?;
-            let owner_url = url::Url::parse(&owner)
-                .map_err(|e| anyhow::anyhow!("--owner must be a WebID (an http(s) URL): {e}"))?;
-            anyhow::ensure!(
-                matches!(owner_url.scheme(), "http" | "https"),
-                "--owner must be an http(s) WebID"
-            );
             let access = AccessKind::parse(&access).unwrap_or_default();
-            let (meta, base) = runtime::admin_store(&target).await?;
-            let acl = podplane_solid::access::initial_document(
-                access,
-                &format!("{base}/{name}/"),
-                &owner,
-            );
-            meta.create_pod(NewPod {
-                name: &name,
-                owner: Some(&owner),
-                access,
-                acl: Some(acl.as_bytes()),
-            })
-            .await?;
-            println!("created pod {name} at {base}/{name}/");
+            let storage = provision::create_pod(&target, &name, &owner, access).await?;
+            println!("created pod {name} at {storage}");
             Ok(())
         }
         Command::Pod {

@@ -2,7 +2,7 @@
 //! (outbox relay, blob GC), serving with graceful shutdown, and administrative store access.
 
 use crate::cli::{AdminTarget, HttpArgs, S3Args};
-use anyhow::{bail, Context};
+use anyhow::Context;
 use podplane_events::EventBus;
 use podplane_storage::{AppState, StorageConfig};
 use podplane_store::locate::{BlobUrl, MetadataUrl};
@@ -18,6 +18,9 @@ use tokio::sync::watch;
 #[derive(Default)]
 pub struct Peers {
     pub notifications_base_url: Option<String>,
+    /// The provisioning service and its per-owner limit, for discovery.
+    pub provision_base_url: Option<String>,
+    pub max_pods_per_owner: Option<u32>,
     pub internal_secret: Option<String>,
 }
 
@@ -32,6 +35,10 @@ pub fn storage_state(
     config.notifications_base_url = peers
         .notifications_base_url
         .map(|u| u.trim_end_matches('/').to_owned());
+    config.provision_base_url = peers
+        .provision_base_url
+        .map(|u| u.trim_end_matches('/').to_owned());
+    config.max_pods_per_owner = peers.max_pods_per_owner;
     config.internal_secret = peers.internal_secret.filter(|s| !s.is_empty());
     config.max_body_bytes = http.max_body_bytes;
     config.max_rdf_bytes = http.max_rdf_bytes;
@@ -248,22 +255,6 @@ async fn shutdown_signal(on_stdin_eof: bool) {
     };
     tokio::select! { _ = ctrl_c => {}, _ = term => {}, _ = stdin_eof => {} }
     tracing::info!("shutting down: draining in-flight requests");
-}
-
-/// Pod names become the first path segment and, later, host names: keep them DNS-safe.
-pub fn check_pod_name(name: &str) -> anyhow::Result<()> {
-    let ok = !name.is_empty()
-        && name.len() <= 63
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !name.starts_with('-')
-        && !name.ends_with('-')
-        && !matches!(name, "health" | "metrics");
-    if !ok {
-        bail!("invalid pod name {name:?}: use 1-63 lower-case letters, digits and '-', not starting or ending with '-'");
-    }
-    Ok(())
 }
 
 /// The metadata store an administrative command works on, and the base URL for its events.

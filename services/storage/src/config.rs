@@ -22,6 +22,11 @@ pub struct StorageConfig {
     /// Public base URL of the notifications service (its routes are under
     /// `{url}/.notifications/`), advertised in discovery; `None`: no notifications offered.
     pub notifications_base_url: Option<String>,
+    /// Public base URL of the provisioning service (its routes are under
+    /// `{url}/.provision/`) and its per-owner pod limit, advertised in discovery; `None`: no
+    /// provisioning offered.
+    pub provision_base_url: Option<String>,
+    pub max_pods_per_owner: Option<u32>,
     /// Shared secret of the internal endpoints other podplane services call
     /// (`/.internal/…`); `None`: those endpoints do not exist.
     pub internal_secret: Option<String>,
@@ -43,6 +48,8 @@ impl StorageConfig {
             patch_time_budget: std::time::Duration::from_secs(2),
             cpu_jobs: std::thread::available_parallelism().map_or(2, |n| n.get()),
             notifications_base_url: None,
+            provision_base_url: None,
+            max_pods_per_owner: None,
             internal_secret: None,
             open_access: false,
         }

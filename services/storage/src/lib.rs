@@ -11,6 +11,7 @@ pub mod contexts;
 pub mod cpu;
 pub mod error;
 pub mod http;
+pub mod pods;
 
 pub use config::StorageConfig;
 pub use http::router;

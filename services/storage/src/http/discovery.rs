@@ -8,7 +8,8 @@ use crate::AppState;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use oxrdf::{BlankNode, NamedNode, NamedNodeRef, Triple};
+use oxrdf::vocab::xsd;
+use oxrdf::{BlankNode, Literal, NamedNode, NamedNodeRef, Triple};
 use podplane_solid::conneg::negotiate;
 use podplane_solid::path::ResourcePath;
 use podplane_solid::rdf::{self, RdfFormat};
@@ -28,7 +29,7 @@ fn rdf_response(headers: &HeaderMap, triples: &[Triple], with_body: bool) -> Api
 }
 
 /// `GET /.well-known/solid`: a `solid:DiscoveryDocument` (ESS behaviour 1). Services that
-/// later issues add (provisioning, notifications) announce themselves here.
+/// podplane offers (provisioning, notifications) announce themselves here, as ESS's do.
 pub async fn well_known_solid(
     State(state): State<AppState>,
     method: Method,
@@ -53,9 +54,26 @@ pub async fn well_known_solid(
             ));
         }
     }
+    if let Some(provision) = &state.config.provision_base_url {
+        triples.push(Triple::new(
+            doc.clone(),
+            NamedNodeRef::new_unchecked(PROVISION),
+            NamedNode::new_unchecked(format!("{provision}/.provision/")),
+        ));
+        if let Some(limit) = state.config.max_pods_per_owner {
+            triples.push(Triple::new(
+                doc.clone(),
+                NamedNodeRef::new_unchecked(MAX_PODS_PER_OWNER),
+                Literal::new_typed_literal(limit.to_string(), xsd::INT),
+            ));
+        }
+    }
     rdf_response(&headers, &triples, method != Method::HEAD)
         .unwrap_or_else(IntoResponse::into_response)
 }
+
+const PROVISION: &str = "http://www.w3.org/ns/solid/terms#provision";
+const MAX_PODS_PER_OWNER: &str = "http://www.w3.org/ns/solid/terms#maxPodsPerOwner";
 
 const NOTIFICATION_GATEWAY: &str = "http://www.w3.org/ns/solid/terms#notificationGateway";
 /// What older Inrupt clients look for.

@@ -89,3 +89,36 @@ pub async fn view(state: &AppState, who: Requester, path: &str) -> ApiResult<Top
         state: etag,
     })
 }
+
+/// `POST /.internal/pods`: the provisioning service's order for a pod. 201 when made, 200
+/// when the same order had been carried out before, 409 when another owner holds the name.
+pub async fn create_pod(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    if !caller_is_trusted(&state, &headers) {
+        return ApiError::NotFound("no such resource".into()).into_response();
+    }
+    let order: crate::pods::PodOrder = match serde_json::from_slice(&body) {
+        Ok(o) => o,
+        Err(e) => return ApiError::BadRequest(format!("not a pod order: {e}")).into_response(),
+    };
+    match crate::pods::create(state.meta.as_ref(), &state.config.base_url, &order).await {
+        Ok(made) => {
+            state.outbox_wake.notify_one();
+            let status = if made.created {
+                axum::http::StatusCode::CREATED
+            } else {
+                axum::http::StatusCode::OK
+            };
+            (
+                status,
+                [(header::CONTENT_TYPE, "application/json")],
+                serde_json::to_vec(&made).unwrap_or_default(),
+            )
+                .into_response()
+        }
+        Err(e) => e.into_response(),
+    }
+}

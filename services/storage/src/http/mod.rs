@@ -60,6 +60,7 @@ pub fn router(state: AppState) -> Router {
             "/.internal/topic-access",
             axum::routing::post(internal::topic_access),
         )
+        .route("/.internal/pods", axum::routing::post(internal::create_pod))
         .route("/health/live", get(|| async { "ok" }))
         .route("/health/ready", get(discovery::ready))
         .fallback(dispatch)

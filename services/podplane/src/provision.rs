@@ -1,0 +1,119 @@
+//! The provisioning service in either mode: its state from flags, and the in-process way of
+//! making pods that embedded mode and `podplane pod create` use instead of HTTP.
+
+use crate::cli::{AdminTarget, HttpArgs};
+use podplane_provision::store::ProvisionStore;
+use podplane_provision::{
+    Made, PodOrder, PodRequest, PodStorage, ProvisionConfig, ProvisionError, Provisioner, State,
+};
+use podplane_solid::access::AccessKind;
+use podplane_storage::error::ApiError;
+use podplane_store::{MetadataStore, StoreError};
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+/// Pods made by the storage crate's code in this process, on the storage database `meta`.
+pub struct InProcessPods {
+    meta: Arc<dyn MetadataStore>,
+    base_url: String,
+    /// The outbox relay to wake after a commit, when one runs in this process.
+    outbox_wake: Option<Arc<Notify>>,
+}
+
+impl InProcessPods {
+    pub fn new(
+        meta: Arc<dyn MetadataStore>,
+        base_url: &str,
+        outbox_wake: Option<Arc<Notify>>,
+    ) -> Self {
+        Self {
+            meta,
+            base_url: base_url.to_owned(),
+            outbox_wake,
+        }
+    }
+
+    /// Around the storage service's state (embedded mode).
+    pub fn of(state: &podplane_storage::AppState) -> Self {
+        Self::new(
+            state.meta.clone(),
+            &state.config.base_url,
+            Some(state.outbox_wake.clone()),
+        )
+    }
+}
+
+#[async_trait::async_trait]
+impl PodStorage for InProcessPods {
+    async fn create(&self, order: &PodOrder) -> Result<Made, ProvisionError> {
+        let order = podplane_storage::pods::PodOrder {
+            name: order.name.clone(),
+            owner: order.owner.clone(),
+            access: order.access.clone(),
+        };
+        match podplane_storage::pods::create(self.meta.as_ref(), &self.base_url, &order).await {
+            Ok(made) => {
+                if let Some(wake) = &self.outbox_wake {
+                    wake.notify_one();
+                }
+                Ok(Made::Pod(made.storage))
+            }
+            Err(ApiError::Conflict(_)) => Ok(Made::Taken),
+            Err(ApiError::Store(StoreError::Unavailable(m))) => Err(ProvisionError::Unavailable(m)),
+            Err(e) => Err(ProvisionError::Internal(e.to_string())),
+        }
+    }
+}
+
+/// The service state: owners recorded in `database_url`, pods made by `storage`.
+pub async fn state(
+    config: ProvisionConfig,
+    database_url: &str,
+    max_connections: u32,
+    storage: Arc<dyn PodStorage>,
+    storage_base_url: &str,
+    verifier: Option<Arc<podplane_auth::Verifier>>,
+    http: &HttpArgs,
+) -> anyhow::Result<State> {
+    let store = ProvisionStore::open(database_url, max_connections)
+        .await
+        .map_err(|e| anyhow::anyhow!("opening the provisioning database: {e}"))?;
+    let verifier = match verifier {
+        Some(v) => v,
+        // Replicas share DPoP proof ids through the provisioning database.
+        None => Arc::new(podplane_auth::Verifier::new(
+            http.auth.config()?,
+            Arc::new(store.clone()),
+        )),
+    };
+    let provisioner = Provisioner::new(store, storage, storage_base_url);
+    Ok(State::new(config, provisioner, verifier))
+}
+
+/// `podplane pod create`: the provisioning service's path, run here, for any owner and
+/// without the per-owner limit (an operator may exceed it).
+pub async fn create_pod(
+    target: &AdminTarget,
+    name: &str,
+    owner: &str,
+    access: AccessKind,
+) -> anyhow::Result<String> {
+    let (meta, base) = crate::runtime::admin_store(target).await?;
+    let store = ProvisionStore::open(&target.provision_database_url()?, 2)
+        .await
+        .map_err(|e| anyhow::anyhow!("opening the provisioning database: {e}"))?;
+    let provisioner = Provisioner::new(
+        store,
+        Arc::new(InProcessPods::new(meta, &base, None)),
+        &base,
+    );
+    let storage = provisioner
+        .create(&PodRequest {
+            owner: owner.to_owned(),
+            name: Some(name.to_owned()),
+            access,
+            limit: None,
+        })
+        .await?;
+    Ok(storage)
+}

@@ -1,0 +1,89 @@
+//! The one error type of the provisioning service and its mapping to RFC 9457 problems.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use podplane_solid::SolidError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProvisionError {
+    /// A pod name or `Slug` that cannot be a pod name.
+    #[error(transparent)]
+    Solid(#[from] SolidError),
+    #[error("{0}")]
+    BadRequest(String),
+    /// No (valid) credentials: 401 with a DPoP challenge.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// The owner holds as many pods as the limit allows.
+    #[error("{0}")]
+    LimitReached(String),
+    /// The name asked for is taken (or still being purged).
+    #[error("{0}")]
+    NameTaken(String),
+    #[error("{0}")]
+    NotFound(String),
+    /// The database or the storage service cannot be reached.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+pub type ProvisionResult<T> = Result<T, ProvisionError>;
+
+impl From<sqlx::Error> for ProvisionError {
+    fn from(e: sqlx::Error) -> Self {
+        ProvisionError::Unavailable(format!("provisioning database: {e}"))
+    }
+}
+
+impl ProvisionError {
+    fn status(&self) -> StatusCode {
+        match self {
+            ProvisionError::Solid(_) | ProvisionError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ProvisionError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            ProvisionError::LimitReached(_) => StatusCode::FORBIDDEN,
+            ProvisionError::NameTaken(_) => StatusCode::CONFLICT,
+            ProvisionError::NotFound(_) => StatusCode::NOT_FOUND,
+            ProvisionError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ProvisionError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// What the client may read: internals are logged, never sent.
+    fn detail(&self) -> String {
+        match self {
+            ProvisionError::Unavailable(_) => "a backend is unavailable; retry later".into(),
+            ProvisionError::Internal(_) => "internal error".into(),
+            other => other.to_string(),
+        }
+    }
+}
+
+impl IntoResponse for ProvisionError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            tracing::warn!(error = %self, "backend unavailable");
+        } else if status.is_server_error() {
+            tracing::error!(error = ?self, "request failed");
+        } else {
+            tracing::debug!(error = %self, "request refused");
+        }
+        let mut res = podplane_telemetry::problem(status, &self.detail());
+        match &self {
+            ProvisionError::Unauthenticated(_) => {
+                res.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("DPoP algs=\"ES256 RS256 PS256 EdDSA\""),
+                );
+            }
+            ProvisionError::Unavailable(_) => {
+                res.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            _ => {}
+        }
+        res
+    }
+}

@@ -1,0 +1,93 @@
+//! Making the pod itself is the storage service's job: its root, owner and access control in
+//! one transaction of the storage database, which this service must not touch. Two
+//! implementations: in the same process (embedded mode and `podplane pod create`, provided by
+//! the binary around the storage crate's `pods::create`) and over the storage service's
+//! internal endpoint ([`StorageHttp`], distributed mode).
+
+use crate::error::{ProvisionError, ProvisionResult};
+use serde::{Deserialize, Serialize};
+
+/// A pod for the storage service to make (the wire shape of its `POST /.internal/pods`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PodOrder {
+    pub name: String,
+    pub owner: String,
+    /// `acp` or `wac`.
+    pub access: String,
+}
+
+/// What the storage service answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Made {
+    /// The pod exists now (made by this order or an earlier copy of it); its root IRI.
+    Pod(String),
+    /// Another owner holds a pod of that name.
+    Taken,
+}
+
+#[async_trait::async_trait]
+pub trait PodStorage: Send + Sync + 'static {
+    /// Makes the pod; the same order carried out again answers the same (orders are retried
+    /// after crashes and lost answers).
+    async fn create(&self, order: &PodOrder) -> ProvisionResult<Made>;
+}
+
+/// The storage service's internal endpoint, authenticated with a shared secret.
+pub struct StorageHttp {
+    client: reqwest::Client,
+    url: String,
+    secret: String,
+}
+
+/// Path of the storage service's internal pod endpoint.
+pub const INTERNAL_PODS: &str = "/.internal/pods";
+
+impl StorageHttp {
+    /// `storage_url`: where this process reaches the storage service (a load balancer or a
+    /// service name; not necessarily the public base URL).
+    pub fn new(storage_url: &str, secret: &str) -> Self {
+        Self {
+            client: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(10))
+                .build()
+                .unwrap_or_default(),
+            url: format!("{}{INTERNAL_PODS}", storage_url.trim_end_matches('/')),
+            secret: secret.to_owned(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct CreatedPod {
+    storage: String,
+}
+
+#[async_trait::async_trait]
+impl PodStorage for StorageHttp {
+    async fn create(&self, order: &PodOrder) -> ProvisionResult<Made> {
+        let unavailable = |e: String| ProvisionError::Unavailable(format!("storage service: {e}"));
+        let res = self
+            .client
+            .post(&self.url)
+            .bearer_auth(&self.secret)
+            .json(order)
+            .send()
+            .await
+            .map_err(|e| unavailable(e.to_string()))?;
+        match res.status() {
+            s if s.is_success() => {
+                let made: CreatedPod = res.json().await.map_err(|e| unavailable(e.to_string()))?;
+                Ok(Made::Pod(made.storage))
+            }
+            reqwest::StatusCode::CONFLICT => Ok(Made::Taken),
+            // The order was checked before it was sent; storage refusing it means the two
+            // services disagree on the rules, not that the client asked for something wrong.
+            reqwest::StatusCode::BAD_REQUEST => Err(ProvisionError::Internal(format!(
+                "the storage service refused the order for {}: {}",
+                order.name,
+                res.text().await.unwrap_or_default()
+            ))),
+            s => Err(unavailable(format!("{s} from {}", self.url))),
+        }
+    }
+}

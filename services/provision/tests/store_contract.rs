@@ -1,0 +1,144 @@
+//! The provisioning database behaves the same on both engines: one contract, run over SQLite
+//! and PostgreSQL. Above all, the per-owner limit holds under concurrent reservations.
+
+use podplane_auth::ReplayCache;
+use podplane_provision::store::{PodRecord, PodState, ProvisionStore};
+use podplane_provision::ProvisionError;
+
+fn pod(name: &str, owner: &str, created_at: i64) -> PodRecord {
+    PodRecord {
+        name: name.to_owned(),
+        owner: owner.to_owned(),
+        access: "acp".to_owned(),
+        state: PodState::Creating,
+        created_at,
+    }
+}
+
+const ANN: &str = "https://id.example/ann#me";
+const BEN: &str = "https://id.example/ben#me";
+
+async fn run_contract(store: ProvisionStore) {
+    // Reserved, then confirmed: listed for its owner only.
+    store.reserve(&pod("a1", ANN, 1), Some(2)).await.unwrap();
+    assert_eq!(
+        store.get("a1").await.unwrap().unwrap().state,
+        PodState::Creating
+    );
+    assert!(
+        store.owned_by(ANN).await.unwrap().is_empty(),
+        "not listed before storage confirms"
+    );
+    store.activate("a1").await.unwrap();
+    let listed = store.owned_by(ANN).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].state, PodState::Active);
+    assert!(store.owned_by(BEN).await.unwrap().is_empty());
+
+    // A taken name is refused and counts nothing.
+    let taken = store.reserve(&pod("a1", BEN, 2), Some(2)).await;
+    assert!(
+        matches!(taken, Err(ProvisionError::NameTaken(_))),
+        "{taken:?}"
+    );
+    assert_eq!(store.count(BEN).await.unwrap(), 0);
+
+    // The limit: a second pod fits, a third does not; no limit for the operator.
+    store.reserve(&pod("a2", ANN, 3), Some(2)).await.unwrap();
+    let over = store.reserve(&pod("a3", ANN, 4), Some(2)).await;
+    assert!(
+        matches!(over, Err(ProvisionError::LimitReached(_))),
+        "{over:?}"
+    );
+    assert!(
+        store.get("a3").await.unwrap().is_none(),
+        "nothing of a refused reservation"
+    );
+    store.reserve(&pod("a3", ANN, 5), None).await.unwrap();
+    assert_eq!(store.count(ANN).await.unwrap(), 3);
+
+    // Unconfirmed reservations are found by age; released ones free their name and count.
+    let stale: Vec<String> = store
+        .unconfirmed(10, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    assert_eq!(stale, ["a2", "a3"]);
+    assert!(store.unconfirmed(4, 100).await.unwrap().len() == 1);
+    store.release("a3").await.unwrap();
+    store.release("a1").await.unwrap();
+    assert!(store.get("a3").await.unwrap().is_none());
+    assert!(
+        store.get("a1").await.unwrap().is_some(),
+        "an active pod is never released"
+    );
+    assert_eq!(store.count(ANN).await.unwrap(), 2);
+
+    // Sixteen reservations at once for an owner allowed five: exactly five pass.
+    let attempts = (0..16).map(|i| {
+        let store = store.clone();
+        async move {
+            store
+                .reserve(&pod(&format!("c{i}"), BEN, 10 + i), Some(5))
+                .await
+        }
+    });
+    let outcomes = futures_util::future::join_all(attempts).await;
+    let passed = outcomes.iter().filter(|o| o.is_ok()).count();
+    assert_eq!(passed, 5, "{outcomes:?}");
+    assert!(outcomes
+        .iter()
+        .all(|o| o.is_ok() || matches!(o, Err(ProvisionError::LimitReached(_)))));
+    assert_eq!(store.count(BEN).await.unwrap(), 5);
+
+    // DPoP proof ids: first use only, and forgotten once expired.
+    assert!(store.first_use("jti-1", 100).await.unwrap());
+    assert!(!store.first_use("jti-1", 100).await.unwrap());
+    store.purge_proofs(200).await.unwrap();
+    assert!(store.first_use("jti-1", 300).await.unwrap());
+    store.ping().await.unwrap();
+}
+
+#[tokio::test]
+async fn sqlite_provision_store_meets_the_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("p.sqlite").display()
+    );
+    run_contract(ProvisionStore::open(&url, 1).await.unwrap()).await;
+    // Migrations apply once: opening again finds them applied.
+    ProvisionStore::open(&url, 1).await.unwrap();
+}
+
+#[tokio::test]
+async fn postgres_provision_store_meets_the_contract() {
+    let admin_url = match std::env::var("PODPLANE_TEST_PG_URL") {
+        Ok(url) if !url.is_empty() => url,
+        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("CI=true but PODPLANE_TEST_PG_URL is not set: the PostgreSQL tests cannot run")
+        }
+        _ => {
+            eprintln!("SKIPPED: PostgreSQL contract test (set PODPLANE_TEST_PG_URL or run scripts/test.sh)");
+            return;
+        }
+    };
+    let db = format!("podplane_p_contract_{}", uuid::Uuid::new_v4().simple());
+    {
+        use sqlx::Connection;
+        let mut admin = sqlx::PgConnection::connect(&admin_url)
+            .await
+            .expect("connect to PostgreSQL");
+        sqlx::query(&format!("CREATE DATABASE {db}"))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+    }
+    let url = match admin_url.rsplit_once('/') {
+        Some((server, _)) => format!("{server}/{db}"),
+        None => panic!("PODPLANE_TEST_PG_URL must name a database"),
+    };
+    run_contract(ProvisionStore::open(&url, 8).await.unwrap()).await;
+}

@@ -1,0 +1,80 @@
+//! Creating a pod: its root container, its owner and its initial access control document, in
+//! one transaction of the metadata store. Every way of making a pod ends here: the
+//! provisioning service (over `POST /.internal/pods`, or in process in embedded mode) and so
+//! `podplane pod create`, which goes through the provisioning service's code.
+
+use crate::error::{ApiError, ApiResult};
+use podplane_solid::access::AccessKind;
+use podplane_store::{MetadataStore, NewPod, StoreError};
+use serde::{Deserialize, Serialize};
+
+/// A pod to create (also the wire shape of `POST /.internal/pods`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PodOrder {
+    pub name: String,
+    /// WebID of the owner: the one agent with access to the new pod.
+    pub owner: String,
+    /// `acp` or `wac`.
+    pub access: String,
+}
+
+/// What was made (the answer of `POST /.internal/pods`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreatedPod {
+    /// The pod root's IRI.
+    pub storage: String,
+    /// `false` when the same order had already been carried out (orders are retried after
+    /// a crash or a lost answer, so they must be idempotent).
+    pub created: bool,
+}
+
+/// Carries out `order` against `meta`, whose IRIs live under `base_url`. Creating a pod that
+/// exists with the same owner succeeds again (`created: false`); another owner's pod of that
+/// name is a conflict.
+pub async fn create(
+    meta: &dyn MetadataStore,
+    base_url: &str,
+    order: &PodOrder,
+) -> ApiResult<CreatedPod> {
+    podplane_solid::pod::check_name(&order.name)?;
+    let owner = url::Url::parse(&order.owner)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+        .ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "the owner {:?} is not an http(s) WebID",
+                order.owner
+            ))
+        })?;
+    let access = AccessKind::parse(&order.access).ok_or_else(|| {
+        ApiError::BadRequest(format!("unknown access control {:?}", order.access))
+    })?;
+    let storage = format!("{}/{}/", base_url.trim_end_matches('/'), order.name);
+    let document = podplane_solid::access::initial_document(access, &storage, owner.as_str());
+    let made = meta
+        .create_pod(NewPod {
+            name: &order.name,
+            owner: Some(&order.owner),
+            access,
+            acl: Some(document.as_bytes()),
+        })
+        .await;
+    match made {
+        Ok(_) => Ok(CreatedPod {
+            storage,
+            created: true,
+        }),
+        Err(StoreError::Conflict(detail)) => match meta.get_pod(&order.name).await? {
+            Some(pod) if pod.owner.as_deref() == Some(order.owner.as_str()) => Ok(CreatedPod {
+                storage,
+                created: false,
+            }),
+            Some(_) => Err(ApiError::Conflict(format!(
+                "a pod named {} already exists",
+                order.name
+            ))),
+            None => Err(ApiError::Conflict(detail)),
+        },
+        Err(e) => Err(e.into()),
+    }
+}
