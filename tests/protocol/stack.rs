@@ -1,6 +1,6 @@
-//! The compose stack (`compose.yaml`: two storage replicas and notifications behind HAProxy,
-//! PostgreSQL, Garage, Nisshi on SQLite), black-box through the load balancer's published port, with a
-//! real DPoP client whose identity provider the services reach inside the stack. Runs only
+//! The compose stack (`compose.yaml`: two storage replicas, notifications and provision behind
+//! HAProxy, PostgreSQL, Garage, Nisshi on SQLite), black-box through the load balancer's
+//! published port, with a real DPoP client whose identity provider the services reach inside the stack. Runs only
 //! when `scripts/stack.sh up` (with `PODPLANE_STACK_TEST=1`) exported the stack's address;
 //! scripts/test.sh does that and sets `PODPLANE_STACK_REQUIRED=1` so it cannot be skipped.
 //!
@@ -77,7 +77,13 @@ impl Drop for LogsOnFailure {
         if !std::thread::panicking() {
             return;
         }
-        let services = ["kafka", "storage-1", "storage-2", "notifications"];
+        let services = [
+            "kafka",
+            "storage-1",
+            "storage-2",
+            "notifications",
+            "provision",
+        ];
         let mut args = vec!["logs", "--no-color", "--timestamps", "--tail", "200"];
         args.extend(services);
         match run_compose(&args) {
