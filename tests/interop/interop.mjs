@@ -2,8 +2,9 @@
 // Inrupt's @inrupt/solid-client(-authn-node) is the client, podplane is the resource server.
 // Everything runs on loopback. Run it through scripts/interop.sh, or by hand:
 //   (cd tests/interop && npm ci) && PODPLANE_BIN=target/debug/podplane node tests/interop/interop.mjs
-// Last, @inrupt/solid-client-notifications' WebsocketNotification subscribes to a container and
-// must receive the Add of a resource created in it.
+// Then alice provisions a pod through the provisioning API found in discovery and uses it. Last,
+// @inrupt/solid-client-notifications' WebsocketNotification subscribes to a container and must
+// receive the Add of a resource created in it.
 // Two targets: a `podplane serve` this script starts (embedded mode, the default), or the
 // compose stack (INTEROP_STACK=1, after `scripts/stack.sh up` with PODPLANE_STACK_TEST=1): the
 // load balancer at PODPLANE_STACK_URL is the server, pods are made with `podplane pod create`
@@ -24,8 +25,8 @@ import { promisify } from 'node:util';
 import { Session } from '@inrupt/solid-client-authn-node';
 import {
   FetchError, buildThing, createSolidDataset, createThing, getContainedResourceUrlAll, getFile,
-  getSolidDataset, getStringNoLocale, getThing, overwriteFile, saveSolidDatasetAt, setThing,
-  universalAccess,
+  getIri, getSolidDataset, getStringNoLocale, getThing, getThingAll, getWellKnownSolid,
+  overwriteFile, saveSolidDatasetAt, setThing, universalAccess,
 } from '@inrupt/solid-client';
 import { WebsocketNotification } from '@inrupt/solid-client-notifications';
 
@@ -377,6 +378,42 @@ try {
       const r = await fetch(dataUrl, { headers: { accept: 'text/turtle' } });
       const body = await r.text();
       return [r.status === 200 && body.includes(`${access.toUpperCase()} thing`), `status ${r.status}, body ${body.slice(0, 300)}`];
+    });
+  }
+
+  // ---------------------------------------------------------------- 4b. provisioning
+  // As an ESS app provisions a pod for its user: find `solid:provision` in the origin's
+  // discovery document (solid-client's getWellKnownSolid), POST to it with alice's DPoP fetch,
+  // read `storage` from the JSON answer, use the new pod, and find it in `GET {provision}list`.
+  const SOLID_PROVISION = 'http://www.w3.org/ns/solid/terms#provision';
+  let provisioned = null;
+  await check('getWellKnownSolid names a provisioning endpoint; POST to it as alice makes a pod (201, {"storage"})', async () => {
+    const discovery = await getWellKnownSolid(`${PP}/`);
+    // The document's subject is a blank node, as ESS's is.
+    const endpoint = getThingAll(discovery, { acceptBlankNodes: true })
+      .map((t) => getIri(t, SOLID_PROVISION)).find(Boolean);
+    if (!endpoint) return [false, 'no solid:provision in /.well-known/solid'];
+    const r = await sa.fetch(endpoint, { method: 'POST' });
+    const body = await r.json().catch(() => ({}));
+    provisioned = { endpoint, storage: body.storage };
+    return [r.status === 201 && typeof body.storage === 'string' && r.headers.get('location') === body.storage,
+      `status ${r.status}, location ${r.headers.get('location')}, body ${JSON.stringify(body)}`];
+  });
+  if (provisioned?.storage) {
+    const { endpoint, storage } = provisioned;
+    const dataUrl = `${storage}provisioned/data`;
+    await check('saveSolidDatasetAt and getSolidDataset in the provisioned pod', async () => {
+      const thing = buildThing(createThing({ name: 'it' })).addStringNoLocale(SCHEMA_NAME, 'provisioned').build();
+      await saveSolidDatasetAt(dataUrl, setThing(createSolidDataset(), thing), asAlice);
+      const got = getStringNoLocale(getThing(await getSolidDataset(dataUrl, asAlice), `${dataUrl}#it`), SCHEMA_NAME);
+      return [got === 'provisioned', `got ${JSON.stringify(got)}`];
+    });
+    await check("bob's getSolidDataset in alice's provisioned pod is refused with 403",
+      () => expectStatus(getSolidDataset(dataUrl, asBob), 403));
+    await check(`GET ${endpoint}list lists the provisioned pod for alice, not for bob`, async () => {
+      const mine = await (await sa.fetch(`${endpoint}list`)).json();
+      const bobs = await (await sb.fetch(`${endpoint}list`)).json();
+      return [mine.includes(storage) && !bobs.includes(storage), `alice: ${JSON.stringify(mine)}, bob: ${JSON.stringify(bobs)}`];
     });
   }
 
