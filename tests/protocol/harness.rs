@@ -589,22 +589,28 @@ impl Server {
             std::process::id(),
             N.fetch_add(1, Ordering::SeqCst)
         );
+        self.pod_command(&["create", &name, "--owner", owner, "--access", access]);
+        format!("{}/{name}/", self.base)
+    }
+
+    /// Runs `podplane pod <args>` against this server's stores, as an operator would;
+    /// returns its standard output (the command must succeed).
+    pub fn pod_command(&self, args: &[&str]) -> String {
         let mut cmd = Command::new(BIN);
-        cmd.args(["pod", "create", &name, "--base-url", &self.base]);
-        cmd.args(["--owner", owner, "--access", access]);
+        cmd.arg("pod").args(args).args(["--base-url", &self.base]);
         match &self.backing {
             Backing::Disk { dir } => cmd.arg("--data-dir").arg(dir.path()),
             Backing::Distributed { database_url, .. } => cmd
                 .args(["--database-url", database_url])
                 .args(["--provision-database-url", &format!("{database_url}_p")]),
         };
-        let out = cmd.output().expect("run podplane pod create");
+        let out = cmd.output().expect("run podplane pod");
         assert!(
             out.status.success(),
-            "pod create failed: {}",
+            "podplane pod {args:?} failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        format!("{}/{name}/", self.base)
+        String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     /// Peak resident set size of the largest server process so far, in bytes (Linux VmHWM).

@@ -26,6 +26,7 @@ mod operations;
 mod patch;
 mod preconditions;
 mod provision;
+mod quotas;
 mod ranges;
 mod replicas;
 mod representations;

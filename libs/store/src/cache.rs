@@ -156,6 +156,9 @@ impl MetadataStore for CachedMetadataStore {
     async fn list_pods(&self) -> Result<Vec<Pod>, StoreError> {
         self.inner.list_pods().await
     }
+    async fn set_quota(&self, name: &str, quota: Option<u64>) -> Result<(), StoreError> {
+        self.inner.set_quota(name, quota).await
+    }
     async fn register_pending_blob(&self, key: &str) -> Result<(), StoreError> {
         self.inner.register_pending_blob(key).await
     }

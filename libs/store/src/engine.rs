@@ -67,6 +67,35 @@ pub(crate) trait WriteTx: Send {
     async fn mark_garbage(&mut self, key: &str, now: i64) -> Result<(), StoreError>;
     async fn enqueue(&mut self, envelope: &Envelope, now: i64) -> Result<(), StoreError>;
     async fn insert_pod(&mut self, pod: &Pod) -> Result<(), StoreError>;
+    /// Adds `delta` to the pod's used bytes; answers the new figure and the pod's own quota.
+    async fn add_usage(&mut self, pod: &str, delta: i64) -> Result<(i64, Option<i64>), StoreError>;
+}
+
+/// Counts `delta` bytes against the pod, in the write's transaction (so under the pod's
+/// lock: concurrent writers are counted one after the other and cannot pass the quota
+/// together). Growth past the quota is refused; the caller's error rolls the transaction
+/// back, so nothing of the write stays. Shrinking is never refused.
+async fn count_usage(
+    tx: &mut impl WriteTx,
+    pod: &str,
+    delta: i64,
+    default_quota: Option<u64>,
+) -> Result<(), StoreError> {
+    if delta == 0 {
+        return Ok(());
+    }
+    let (used, own) = tx.add_usage(pod, delta).await?;
+    let quota = own.map(|q| u64::try_from(q).unwrap_or(0)).or(default_quota);
+    match quota {
+        Some(quota) if delta > 0 && u64::try_from(used).unwrap_or(0) > quota => {
+            Err(StoreError::QuotaExceeded {
+                quota,
+                used: u64::try_from(used - delta).unwrap_or(0),
+                adding: delta.unsigned_abs(),
+            })
+        }
+        _ => Ok(()),
+    }
 }
 
 pub(crate) fn new_etag() -> String {
@@ -140,6 +169,13 @@ pub(crate) async fn write(
     }
     let current = tx.resource(path).await?;
     req.expect.check(current.as_ref())?;
+    let size = i64::try_from(req.size).map_err(|_| StoreError::TooLarge {
+        limit: i64::MAX as u64,
+    })?;
+    let replaced = current.as_ref().map_or(0, |c| c.size);
+    let replaced = i64::try_from(replaced).unwrap_or(i64::MAX);
+    let pod = req.path.pod().unwrap_or_default().to_owned();
+    count_usage(tx, &pod, size - replaced, req.default_quota).await?;
     if current.is_none() {
         if let Some(twin) = req.path.toggled_slash() {
             if tx.exists(twin.as_str()).await? {
@@ -210,9 +246,6 @@ pub(crate) async fn write(
         Content::Blob(k) => (None, Some(k.as_str())),
     };
     let etag = new_etag();
-    let size = i64::try_from(req.size).map_err(|_| StoreError::TooLarge {
-        limit: i64::MAX as u64,
-    })?;
     let parent = match req.auxiliary_of {
         Some(_) => None,
         None => req.path.parent().map(|p| p.as_str().to_owned()),
@@ -297,6 +330,7 @@ pub(crate) async fn delete(
     if let Content::Blob(key) = &current.content {
         tx.mark_garbage(key, now).await?;
     }
+    let mut freed = current.size;
     // server-delete-remove-auxiliary-resource: auxiliaries go with their subject.
     for aux in &req.auxiliaries {
         if let Some(r) = tx.resource(aux.as_str()).await? {
@@ -304,8 +338,11 @@ pub(crate) async fn delete(
             if let Content::Blob(key) = &r.content {
                 tx.mark_garbage(key, now).await?;
             }
+            freed += r.size;
         }
     }
+    let pod = req.path.pod().unwrap_or_default();
+    count_usage(tx, pod, -i64::try_from(freed).unwrap_or(i64::MAX), None).await?;
     let mut events = Events {
         base_url,
         actor: &req.actor,
@@ -357,6 +394,12 @@ pub(crate) async fn create_pod(
         owner: spec.owner.clone(),
         access: spec.access,
         created_ms: now_ms(),
+        // The root's access control document is the pod's first content.
+        used_bytes: spec
+            .acl
+            .as_ref()
+            .map_or(0, |acl| i64::try_from(acl.len()).unwrap_or(i64::MAX)),
+        quota_bytes: None,
     };
     tx.insert_pod(&row).await?;
     Ok(row)

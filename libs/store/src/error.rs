@@ -20,6 +20,9 @@ pub enum StoreError {
     /// A body exceeded the configured size limit; nothing was stored.
     #[error("body larger than the limit of {limit} bytes")]
     TooLarge { limit: u64 },
+    /// The write would take the pod past its quota; nothing was stored.
+    #[error("the pod's quota of {quota} bytes would be exceeded: {used} bytes are used and this write adds {adding}")]
+    QuotaExceeded { quota: u64, used: u64, adding: u64 },
     /// The body stream failed (client went away, truncated upload); nothing was stored.
     #[error("request body failed: {0}")]
     BodyFailed(String),

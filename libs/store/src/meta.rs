@@ -83,6 +83,15 @@ pub struct Pod {
     pub owner: Option<String>,
     pub access: AccessKind,
     pub created_ms: i64,
+    /// Bytes the pod's resources take (their sizes summed), exact at every commit.
+    pub used_bytes: i64,
+    /// The pod's own quota; `None`: the server's default applies.
+    pub quota_bytes: Option<i64>,
+}
+
+/// A quota as stored (the database's integers are signed; no quota is that large).
+pub(crate) fn quota_column(bytes: u64) -> i64 {
+    i64::try_from(bytes).unwrap_or(i64::MAX)
 }
 
 /// A pod to create: its root container and, in the same transaction, the access control
@@ -194,6 +203,9 @@ pub struct WriteRequest {
     /// to, which must exist. Auxiliary resources are not members of any container.
     pub auxiliary_of: Option<podplane_solid::path::ResourcePath>,
     pub actor: Option<String>,
+    /// The quota of a pod that has none of its own (`None`: unlimited). A write that would
+    /// take the pod past its quota fails with [`StoreError::QuotaExceeded`] and stores nothing.
+    pub default_quota: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -227,6 +239,8 @@ pub trait MetadataStore: Send + Sync + 'static {
     async fn create_pod(&self, pod: NewPod<'_>) -> Result<Pod, StoreError>;
     async fn get_pod(&self, name: &str) -> Result<Option<Pod>, StoreError>;
     async fn list_pods(&self) -> Result<Vec<Pod>, StoreError>;
+    /// Gives pod `name` a quota of its own (`None`: back to the server's default).
+    async fn set_quota(&self, name: &str, quota: Option<u64>) -> Result<(), StoreError>;
 
     /// Records a blob key before its upload starts, so a crash mid-upload leaves a known
     /// orphan that garbage collection can remove.

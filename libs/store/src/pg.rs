@@ -209,9 +209,19 @@ impl WriteTx for PgTx {
             .bind(&pod.owner)
             .bind(pod.access.as_str())
             .bind(pod.created_ms)
+            .bind(pod.used_bytes)
             .execute(&mut *self.0)
             .await?;
         Ok(())
+    }
+
+    async fn add_usage(&mut self, pod: &str, delta: i64) -> Result<(i64, Option<i64>), StoreError> {
+        sqlx::query_as(sql!("add_usage"))
+            .bind(pod)
+            .bind(delta)
+            .fetch_optional(&mut *self.0)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("no pod named {pod}")))
     }
 }
 
@@ -274,6 +284,19 @@ impl MetadataStore for PgMetadataStore {
     async fn list_pods(&self) -> Result<Vec<Pod>, StoreError> {
         let rows = sqlx::query(sql!("pods")).fetch_all(&self.pool).await?;
         rows.iter().map(crate::rows::pod).collect()
+    }
+
+    async fn set_quota(&self, name: &str, quota: Option<u64>) -> Result<(), StoreError> {
+        let changed = sqlx::query(sql!("set_quota"))
+            .bind(name)
+            .bind(quota.map(crate::meta::quota_column))
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        match changed {
+            0 => Err(StoreError::NotFound(format!("no pod named {name}"))),
+            _ => Ok(()),
+        }
     }
 
     async fn register_pending_blob(&self, key: &str) -> Result<(), StoreError> {

@@ -28,6 +28,7 @@ pub(crate) trait Column:
 impl Column for String {}
 impl Column for Option<String> {}
 impl Column for i64 {}
+impl Column for Option<i64> {}
 impl Column for Vec<u8> {}
 impl Column for Option<Vec<u8>> {}
 
@@ -93,6 +94,8 @@ pub(crate) fn pod(row: &impl Columns) -> Result<Pod, StoreError> {
                 .ok_or_else(|| StoreError::Corrupt(format!("unknown access kind {raw}")))?
         },
         created_ms: get(row, "created_ms")?,
+        used_bytes: get(row, "used_bytes")?,
+        quota_bytes: get(row, "quota_bytes")?,
     })
 }
 

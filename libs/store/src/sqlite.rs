@@ -182,9 +182,23 @@ impl WriteTx for SqliteTx<'_> {
     async fn insert_pod(&mut self, pod: &Pod) -> Result<(), StoreError> {
         self.execute(
             sql!("insert_pod"),
-            params![pod.name, pod.owner, pod.access.as_str(), pod.created_ms],
+            params![
+                pod.name,
+                pod.owner,
+                pod.access.as_str(),
+                pod.created_ms,
+                pod.used_bytes
+            ],
         )?;
         Ok(())
+    }
+
+    async fn add_usage(&mut self, pod: &str, delta: i64) -> Result<(i64, Option<i64>), StoreError> {
+        self.0
+            .prepare_cached(sql!("add_usage"))?
+            .query_row(params![pod, delta], |row| Ok((row.get(0)?, row.get(1)?)))
+            .optional()?
+            .ok_or_else(|| StoreError::NotFound(format!("no pod named {pod}")))
     }
 }
 
@@ -248,6 +262,18 @@ impl MetadataStore for SqliteMetadataStore {
     async fn list_pods(&self) -> Result<Vec<Pod>, StoreError> {
         let rows = sqlx::query(sql!("pods")).fetch_all(&self.read).await?;
         rows.iter().map(crate::rows::pod).collect()
+    }
+
+    async fn set_quota(&self, name: &str, quota: Option<u64>) -> Result<(), StoreError> {
+        let (pod, quota) = (name.to_owned(), quota.map(quota_column));
+        let changed = self
+            .writer
+            .run(move |c| SqliteTx(c).execute(sql!("set_quota"), params![pod, quota]))
+            .await?;
+        match changed {
+            0 => Err(StoreError::NotFound(format!("no pod named {name}"))),
+            _ => Ok(()),
+        }
     }
 
     async fn register_pending_blob(&self, key: &str) -> Result<(), StoreError> {

@@ -5,6 +5,9 @@ use podplane_solid::path::ResourcePath;
 use podplane_store::*;
 use std::sync::Arc;
 
+#[path = "metadata_contract/quotas.rs"]
+mod quotas;
+
 const BASE: &str = "http://pods.test";
 
 fn p(s: &str) -> ResourcePath {
@@ -25,6 +28,7 @@ fn doc(path: &str, unchanged: Option<Option<String>>) -> WriteRequest {
         create_ancestors: true,
         auxiliary_of: None,
         actor: Some("https://id.test/me".into()),
+        default_quota: None,
     }
 }
 
@@ -492,6 +496,7 @@ async fn concurrent_writes_each_stand_or_fall_alone(store: Arc<dyn MetadataStore
 
 async fn run_contract(store: Arc<dyn MetadataStore>) {
     concurrent_writes_each_stand_or_fall_alone(store.clone()).await;
+    quotas::usage_is_exact_and_quotas_refuse_whole_writes(store.clone()).await;
     let s = store.as_ref();
     write_creates_then_updates(s).await;
     compare_and_swap(s).await;

@@ -90,6 +90,10 @@ pub struct HttpArgs {
     /// Largest non-RDF request body, in bytes.
     #[arg(long, env = "PODPLANE_MAX_BODY_BYTES", default_value_t = 10 * 1024 * 1024 * 1024)]
     pub max_body_bytes: u64,
+    /// Bytes a pod may hold unless it has a quota of its own (`podplane pod quota`); a write
+    /// that would pass it answers 507 and stores nothing. Default: no quota.
+    #[arg(long, env = "PODPLANE_POD_QUOTA_BYTES")]
+    pub pod_quota_bytes: Option<u64>,
     /// Largest RDF or patch body, in bytes (these are parsed in memory).
     #[arg(long, env = "PODPLANE_MAX_RDF_BYTES", default_value_t = 16 * 1024 * 1024)]
     pub max_rdf_bytes: u64,
@@ -734,8 +738,19 @@ pub enum PodCommand {
         #[command(flatten)]
         target: AdminTarget,
     },
-    /// List the pods.
+    /// List the pods: name, access control, owner, bytes used, quota.
     List {
+        #[command(flatten)]
+        target: AdminTarget,
+    },
+    /// Give a pod a quota of its own, in bytes, or (--default) return it to the server's
+    /// default (--pod-quota-bytes).
+    Quota {
+        name: String,
+        #[arg(long, conflicts_with = "default", required_unless_present = "default")]
+        bytes: Option<u64>,
+        #[arg(long)]
+        default: bool,
         #[command(flatten)]
         target: AdminTarget,
     },

@@ -85,12 +85,33 @@ async fn run() -> anyhow::Result<()> {
         } => {
             let (meta, _) = runtime::admin_store(&target).await?;
             for pod in meta.list_pods().await? {
+                let quota = pod
+                    .quota_bytes
+                    .map_or_else(|| "default".to_owned(), |q| q.to_string());
                 println!(
-                    "{}\t{}\t{}",
+                    "{}\t{}\t{}\t{}\t{quota}",
                     pod.name,
                     pod.access.as_str(),
-                    pod.owner.unwrap_or_default()
+                    pod.owner.unwrap_or_default(),
+                    pod.used_bytes,
                 );
+            }
+            Ok(())
+        }
+        Command::Pod {
+            command:
+                PodCommand::Quota {
+                    name,
+                    bytes,
+                    default: _,
+                    target,
+                },
+        } => {
+            let (meta, _) = runtime::admin_store(&target).await?;
+            meta.set_quota(&name, bytes).await?;
+            match bytes {
+                Some(b) => println!("pod {name}: quota {b} bytes"),
+                None => println!("pod {name}: the server's default quota"),
             }
             Ok(())
         }

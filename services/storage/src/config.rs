@@ -30,6 +30,8 @@ pub struct StorageConfig {
     /// Shared secret of the internal endpoints other podplane services call
     /// (`/.internal/…`); `None`: those endpoints do not exist.
     pub internal_secret: Option<String>,
+    /// Bytes a pod may hold unless it has a quota of its own (`None`: unlimited).
+    pub default_quota_bytes: Option<u64>,
     /// Skip access control entirely: every request may do everything. For local
     /// experiments only; the flag that sets it says so loudly.
     pub open_access: bool,
@@ -51,6 +53,7 @@ impl StorageConfig {
             provision_base_url: None,
             max_pods_per_owner: None,
             internal_secret: None,
+            default_quota_bytes: None,
             open_access: false,
         }
     }

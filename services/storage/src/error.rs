@@ -65,6 +65,7 @@ impl ApiError {
                 StoreError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
                 StoreError::Refused { .. } => StatusCode::FORBIDDEN,
                 StoreError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+                StoreError::QuotaExceeded { .. } => StatusCode::INSUFFICIENT_STORAGE,
                 StoreError::BodyFailed(_) => StatusCode::BAD_REQUEST,
                 StoreError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
                 StoreError::Corrupt(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -93,6 +94,7 @@ impl ApiError {
             ApiError::Solid(SolidError::TooComplex(_)) => Some("complexity"),
             ApiError::Solid(SolidError::PathTooLong(..)) => Some("path_length"),
             ApiError::RequestTimeout => Some("body_idle"),
+            ApiError::Store(StoreError::QuotaExceeded { .. }) => Some("pod_quota"),
             _ => None,
         }
     }
@@ -132,7 +134,7 @@ impl IntoResponse for ApiError {
         if status == StatusCode::SERVICE_UNAVAILABLE {
             // A backend outage: expected now and then, and the client is told to retry.
             tracing::warn!(error = %self.source_message(), "backend unavailable");
-        } else if status.is_server_error() {
+        } else if status.is_server_error() && status != StatusCode::INSUFFICIENT_STORAGE {
             tracing::error!(error = ?self, "request failed");
         } else {
             tracing::debug!(error = %self, "request refused");

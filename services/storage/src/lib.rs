@@ -86,12 +86,13 @@ impl AppState {
 }
 
 impl Services {
-    /// Writes through the metadata store and wakes the outbox relay once the change is
-    /// committed.
+    /// Writes through the metadata store, held to the pod's quota, and wakes the outbox relay
+    /// once the change is committed.
     pub async fn write(
         &self,
-        req: podplane_store::WriteRequest,
+        mut req: podplane_store::WriteRequest,
     ) -> Result<(podplane_store::Resource, bool), podplane_store::StoreError> {
+        req.default_quota = self.config.default_quota_bytes;
         let done = self.meta.write(req).await?;
         self.outbox_wake.notify_one();
         Ok(done)

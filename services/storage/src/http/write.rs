@@ -50,6 +50,8 @@ impl Staged {
             create_ancestors: true,
             auxiliary_of: path.auxiliary_subject(),
             actor: actor.map(str::to_owned),
+            // Set from the configuration by `Services::write`.
+            default_quota: None,
         }
     }
 
@@ -91,6 +93,7 @@ pub async fn put(state: &AppState, req: ResourceRequest) -> ApiResult<Response> 
     expect
         .check(current.as_ref())
         .map_err(|e| grant.explain(state, &path, op, e))?;
+    refuse_what_cannot_fit(state, &path, &headers).await?;
     let incoming = receive(state, &headers, body, path.is_container()).await?;
     if path.auxiliary_subject().is_some() && !matches!(incoming, Incoming::Rdf { .. }) {
         incoming.discard(state).await;
@@ -143,6 +146,7 @@ pub async fn post(state: &AppState, req: ResourceRequest) -> ApiResult<Response>
         .get("slug")
         .and_then(|v| v.to_str().ok())
         .and_then(sanitize_slug);
+    refuse_what_cannot_fit(state, &container, &headers).await?;
     let incoming = receive(state, &headers, body, as_container).await?;
     let actor = grant.actor();
     let result = create_child(state, &container, slug, as_container, &incoming, actor).await;
@@ -253,6 +257,43 @@ async fn discard_blob(state: &AppState, key: &str) {
         return;
     }
     let _ = state.meta.drop_pending_blob(key).await;
+}
+
+/// Bodies at least this large are weighed against the pod's quota before they stream.
+const WEIGH_FROM_BYTES: u64 = 1024 * 1024;
+
+/// A large upload that cannot fit in the pod's quota is refused before a byte of it is read,
+/// rather than streamed to the blob store only to be refused at commit. (The commit counts
+/// exactly, whatever this says: this is only the early answer for a `Content-Length` that
+/// alone exceeds what is left.)
+async fn refuse_what_cannot_fit(
+    state: &AppState,
+    path: &ResourcePath,
+    headers: &HeaderMap,
+) -> ApiResult<()> {
+    let Some(length) = content_length(headers).filter(|n| *n >= WEIGH_FROM_BYTES) else {
+        return Ok(());
+    };
+    let Some(pod) = path.pod() else {
+        return Ok(());
+    };
+    let Some(pod) = state.meta.get_pod(pod).await? else {
+        return Ok(());
+    };
+    let quota = match pod.quota_bytes {
+        Some(own) => Some(u64::try_from(own).unwrap_or(0)),
+        None => state.config.default_quota_bytes,
+    };
+    let used = u64::try_from(pod.used_bytes).unwrap_or(0);
+    match quota {
+        Some(quota) if used.saturating_add(length) > quota => Err(StoreError::QuotaExceeded {
+            quota,
+            used,
+            adding: length,
+        }
+        .into()),
+        _ => Ok(()),
+    }
 }
 
 /// Reads the body: RDF into memory (bounded), other content to a new blob (streamed).

@@ -1,1 +1,1 @@
-INSERT INTO pods (name, owner, access, created_ms) VALUES (?, ?, ?, ?)
+INSERT INTO pods (name, owner, access, created_ms, used_bytes) VALUES (?, ?, ?, ?, ?)

@@ -1,0 +1,8 @@
+-- Bytes each pod holds (the sum of its rows' sizes, kept exact by every write in the same
+-- transaction) and its own quota (NULL: the server's default quota, if any).
+ALTER TABLE pods ADD COLUMN used_bytes INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE pods ADD COLUMN quota_bytes INTEGER;
+-- Pod names are [a-z0-9-]: no LIKE wildcard can appear in the pattern.
+UPDATE pods SET used_bytes = (
+    SELECT COALESCE(SUM(size), 0) FROM resources WHERE path LIKE '/' || pods.name || '/%'
+);

@@ -1,0 +1,1 @@
+UPDATE pods SET quota_bytes = ?2 WHERE name = ?1
