@@ -321,3 +321,52 @@ async fn creator_agent_matches_whoever_created_the_resource() {
         403
     );
 }
+
+/// ESS: a resource's ACR exists (GET 200) before anyone writes it, and conditional writes
+/// agree with what GET shows: `If-None-Match: *` is 412, the ETag GET gave satisfies
+/// `If-Match`; once written, the written ACR's ETag is the one that counts.
+#[tokio::test]
+async fn ess_conditional_writes_to_an_acr_agree_with_what_get_shows() {
+    let (_, doc, _) = setup().await;
+    let acr = format!("{doc}.acl");
+    let body = format!(
+        "{PREFIXES}<> acp:resource <{doc}>; acp:accessControl <#ac>.\n\
+         <#ac> acp:apply <#p>; acp:access <#p>.\n\
+         <#p> acp:allow acl:Read, acl:Write, acl:Control; acp:allOf <#m>.\n\
+         <#m> acp:agent <{}>.\n",
+        owner().webid
+    );
+    let conditional = |name: &'static str, value: String| {
+        let body = body.clone();
+        let acr = acr.clone();
+        async move {
+            owner()
+                .request(&client(), Method::PUT, &acr)
+                .header("content-type", TURTLE)
+                .header(name, value)
+                .body(body)
+                .send()
+                .await
+                .expect("PUT")
+                .status()
+                .as_u16()
+        }
+    };
+    let shown = as_agent(Some(owner()), Method::GET, &acr, None).await;
+    assert_eq!(shown.status(), 200);
+    let implicit = header(&shown, "etag");
+    assert_eq!(conditional("if-none-match", "*".into()).await, 412);
+    assert_eq!(conditional("if-match", "\"not-it\"".into()).await, 412);
+    let saved = conditional("if-match", implicit.clone()).await;
+    assert!(
+        saved == 201 || saved == 204,
+        "If-Match with GET's ETag: {saved}"
+    );
+
+    let written = as_agent(Some(owner()), Method::GET, &acr, None).await;
+    let etag = header(&written, "etag");
+    assert_ne!(etag, implicit);
+    assert_eq!(conditional("if-none-match", "*".into()).await, 412);
+    assert_eq!(conditional("if-match", implicit).await, 412, "a stale ETag");
+    assert_eq!(conditional("if-match", etag).await, 204);
+}

@@ -102,6 +102,7 @@ pub async fn patch(state: &AppState, req: ResourceRequest) -> ApiResult<Response
             conditions: conditions.clone(),
             unchanged: Some(current.as_ref().map(|c| c.etag.clone())),
         };
+        let expect = super::write::judged_as_shown(state, &path, current.as_ref(), expect).await?;
         // Refuse before evaluating when the answer cannot be yes (the commit checks again).
         expect
             .check(current.as_ref())

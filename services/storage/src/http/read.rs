@@ -85,7 +85,10 @@ pub async fn get(state: &AppState, req: ResourceRequest) -> ApiResult<Response> 
 /// On an ACP pod every resource has an ACR (clients rely on it: a 404 there makes Inrupt's
 /// libraries give up on ACP). Until someone writes one, it is this empty ACR naming its
 /// resource; its policies come from the ancestors' member access controls.
-async fn implicit_acr(state: &AppState, path: &ResourcePath) -> ApiResult<Option<Resource>> {
+pub(super) async fn implicit_acr(
+    state: &AppState,
+    path: &ResourcePath,
+) -> ApiResult<Option<Resource>> {
     let Some((Auxiliary::AccessControl, subject)) = path.auxiliary() else {
         return Ok(None);
     };

@@ -19,6 +19,7 @@ use futures_util::StreamExt;
 use podplane_solid::access::Operation;
 use podplane_solid::container::check_client_triples;
 use podplane_solid::path::{sanitize_slug, ResourcePath};
+use podplane_solid::preconditions::WriteConditions;
 use podplane_solid::rdf::{self, RdfFormat};
 use podplane_solid::{vocab, SolidError};
 use podplane_store::{Content, Expect, Kind, Resource, StoreError, WriteRequest};
@@ -90,6 +91,7 @@ pub async fn put(state: &AppState, req: ResourceRequest) -> ApiResult<Response> 
     };
     // Refuse before reading the body when the answer cannot be yes (the commit checks again).
     let current = grant.take_row(state, &path).await?;
+    let expect = judged_as_shown(state, &path, current.as_ref(), expect).await?;
     expect
         .check(current.as_ref())
         .map_err(|e| grant.explain(state, &path, op, e))?;
@@ -257,6 +259,33 @@ async fn discard_blob(state: &AppState, key: &str) {
         return;
     }
     let _ = state.meta.drop_pending_blob(key).await;
+}
+
+/// An ACP pod's ACR exists for GET before anyone writes it ([`super::read::implicit_acr`]):
+/// conditional headers on a write to it are judged against what GET shows, so
+/// `If-None-Match: *` refuses (412) and the ETag a GET gave matches. The store then only
+/// checks that nobody wrote it meanwhile (else 412 too: the conditions were judged on a
+/// state that is gone).
+pub async fn judged_as_shown(
+    state: &AppState,
+    path: &ResourcePath,
+    current: Option<&Resource>,
+    expect: Expect,
+) -> ApiResult<Expect> {
+    if current.is_some() || expect.conditions == WriteConditions::default() {
+        return Ok(expect);
+    }
+    let Some(shown) = super::read::implicit_acr(state, path).await? else {
+        return Ok(expect);
+    };
+    if !expect.conditions.hold(Some(shown.validators())) {
+        return Err(ApiError::PreconditionFailed);
+    }
+    Ok(Expect {
+        conditions: WriteConditions::default(),
+        unchanged: Some(None),
+        ..expect
+    })
 }
 
 /// Bodies at least this large are weighed against the pod's quota before they stream.
