@@ -87,7 +87,9 @@ fn is_notify_flag(flag: &str) -> bool {
 /// Flags of the provisioning service (distributed mode), and which of them storage also
 /// takes (it announces the pod limit in discovery).
 fn is_provision_flag(flag: &str) -> bool {
-    flag.starts_with("--provision-") || flag.starts_with("--max-pods-per-owner")
+    flag.starts_with("--provision-")
+        || flag.starts_with("--max-pods-per-owner")
+        || flag.starts_with("--admin-webids")
 }
 
 fn is_storage_flag_too(flag: &str) -> bool {

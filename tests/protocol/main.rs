@@ -9,6 +9,7 @@ mod requests;
 
 mod access_acp;
 mod access_wac;
+mod administration;
 mod auth;
 
 mod auxiliary;

@@ -321,6 +321,10 @@ pub struct ProvisioningArgs {
     /// or storage did not answer) is ordered from storage again; also how often to look.
     #[arg(long, env = "PODPLANE_PROVISION_SETTLE_SECS", default_value_t = 30)]
     pub provision_settle_secs: u64,
+    /// WebIDs of the administrators (comma-separated), authenticated like everyone else:
+    /// they list every pod with its usage and set quotas over HTTP.
+    #[arg(long, env = "PODPLANE_ADMIN_WEBIDS", value_delimiter = ',')]
+    pub admin_webids: Vec<String>,
 }
 
 impl ProvisioningArgs {
@@ -333,6 +337,12 @@ impl ProvisioningArgs {
         c.max_pods_per_owner = self.max_pods_per_owner;
         c.access =
             podplane_solid::access::AccessKind::parse(&self.provision_access).unwrap_or_default();
+        c.admins = self
+            .admin_webids
+            .iter()
+            .map(|w| w.trim().to_owned())
+            .filter(|w| !w.is_empty())
+            .collect();
         c
     }
 }

@@ -4,7 +4,8 @@
 use crate::cli::{AdminTarget, HttpArgs};
 use podplane_provision::store::ProvisionStore;
 use podplane_provision::{
-    Made, PodOrder, PodRequest, PodStorage, ProvisionConfig, ProvisionError, Provisioner, State,
+    Made, PodOrder, PodRequest, PodStorage, PodUsage, ProvisionConfig, ProvisionError, Provisioner,
+    State,
 };
 use podplane_solid::access::AccessKind;
 use podplane_storage::error::ApiError;
@@ -12,34 +13,55 @@ use podplane_store::{MetadataStore, StoreError};
 use std::sync::Arc;
 use tokio::sync::Notify;
 
-/// Pods made by the storage crate's code in this process, on the storage database `meta`.
+/// Pods made (and their figures read, their quotas set) by the storage crate's code in this
+/// process, on the storage database `meta`.
 pub struct InProcessPods {
     meta: Arc<dyn MetadataStore>,
     base_url: String,
     /// The outbox relay to wake after a commit, when one runs in this process.
     outbox_wake: Option<Arc<Notify>>,
+    /// The storage service's default quota, for the figures it reports.
+    default_quota: Option<u64>,
 }
 
 impl InProcessPods {
-    pub fn new(
-        meta: Arc<dyn MetadataStore>,
-        base_url: &str,
-        outbox_wake: Option<Arc<Notify>>,
-    ) -> Self {
+    /// On the storage database `meta` (an administrative command: no relay, no default quota).
+    pub fn new(meta: Arc<dyn MetadataStore>, base_url: &str) -> Self {
         Self {
             meta,
             base_url: base_url.to_owned(),
-            outbox_wake,
+            outbox_wake: None,
+            default_quota: None,
         }
     }
 
     /// Around the storage service's state (embedded mode).
     pub fn of(state: &podplane_storage::AppState) -> Self {
-        Self::new(
-            state.meta.clone(),
-            &state.config.base_url,
-            Some(state.outbox_wake.clone()),
-        )
+        Self {
+            outbox_wake: Some(state.outbox_wake.clone()),
+            default_quota: state.config.default_quota_bytes,
+            ..Self::new(state.meta.clone(), &state.config.base_url)
+        }
+    }
+}
+
+/// The storage crate's figures in the provisioning service's words (the same wire shape).
+fn usage_of(pod: &podplane_store::Pod, default_quota: Option<u64>) -> PodUsage {
+    let u = podplane_storage::pods::PodUsage::of(pod, default_quota);
+    PodUsage {
+        name: u.name,
+        owner: u.owner,
+        access: u.access,
+        used_bytes: u.used_bytes,
+        quota_bytes: u.quota_bytes,
+        own_quota: u.own_quota,
+    }
+}
+
+fn store_error(e: StoreError) -> ProvisionError {
+    match e {
+        StoreError::Unavailable(m) => ProvisionError::Unavailable(m),
+        other => ProvisionError::Internal(other.to_string()),
     }
 }
 
@@ -59,8 +81,29 @@ impl PodStorage for InProcessPods {
                 Ok(Made::Pod(made.storage))
             }
             Err(ApiError::Conflict(_)) => Ok(Made::Taken),
-            Err(ApiError::Store(StoreError::Unavailable(m))) => Err(ProvisionError::Unavailable(m)),
+            Err(ApiError::Store(e)) => Err(store_error(e)),
             Err(e) => Err(ProvisionError::Internal(e.to_string())),
+        }
+    }
+
+    async fn usage(&self, name: &str) -> Result<Option<PodUsage>, ProvisionError> {
+        let pod = self.meta.get_pod(name).await.map_err(store_error)?;
+        Ok(pod.map(|p| usage_of(&p, self.default_quota)))
+    }
+
+    async fn all_usage(&self) -> Result<Vec<PodUsage>, ProvisionError> {
+        let pods = self.meta.list_pods().await.map_err(store_error)?;
+        Ok(pods
+            .iter()
+            .map(|p| usage_of(p, self.default_quota))
+            .collect())
+    }
+
+    async fn set_quota(&self, name: &str, bytes: Option<u64>) -> Result<bool, ProvisionError> {
+        match self.meta.set_quota(name, bytes).await {
+            Ok(()) => Ok(true),
+            Err(StoreError::NotFound(_)) => Ok(false),
+            Err(e) => Err(store_error(e)),
         }
     }
 }
@@ -102,11 +145,7 @@ pub async fn create_pod(
     let store = ProvisionStore::open(&target.provision_database_url()?, 2)
         .await
         .map_err(|e| anyhow::anyhow!("opening the provisioning database: {e}"))?;
-    let provisioner = Provisioner::new(
-        store,
-        Arc::new(InProcessPods::new(meta, &base, None)),
-        &base,
-    );
+    let provisioner = Provisioner::new(store, Arc::new(InProcessPods::new(meta, &base)), &base);
     let storage = provisioner
         .create(&PodRequest {
             owner: owner.to_owned(),

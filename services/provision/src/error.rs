@@ -14,6 +14,9 @@ pub enum ProvisionError {
     /// No (valid) credentials: 401 with a DPoP challenge.
     #[error("{0}")]
     Unauthenticated(String),
+    /// An authenticated agent who is neither the pod's owner nor an administrator.
+    #[error("{0}")]
+    Forbidden(String),
     /// The owner holds as many pods as the limit allows.
     #[error("{0}")]
     LimitReached(String),
@@ -42,7 +45,7 @@ impl ProvisionError {
         match self {
             ProvisionError::Solid(_) | ProvisionError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ProvisionError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-            ProvisionError::LimitReached(_) => StatusCode::FORBIDDEN,
+            ProvisionError::LimitReached(_) | ProvisionError::Forbidden(_) => StatusCode::FORBIDDEN,
             ProvisionError::NameTaken(_) => StatusCode::CONFLICT,
             ProvisionError::NotFound(_) => StatusCode::NOT_FOUND,
             ProvisionError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,

@@ -1,12 +1,16 @@
 //! HTTP surface of the provisioning service, under `/.provision/` (ESS's provisioning API):
 //! `POST /.provision/` makes a pod for the authenticated caller, `GET /.provision/list` lists
-//! the caller's pods. A request reads top to bottom: who (DPoP) → what (a pod name from
-//! `Slug`, or none) → one provisioner call → response.
+//! the caller's pods; then podplane's administration: `GET /.provision/pods/{name}` (a pod's
+//! usage and quota, for its owner and administrators), `GET /.provision/pods` and
+//! `PUT /.provision/pods/{name}/quota` (administrators only). A request reads top to bottom:
+//! who (DPoP) → what → one decision (owner or administrator) → one provisioner call →
+//! response.
 
 use crate::error::{ProvisionError, ProvisionResult};
 use crate::provisioner::PodRequest;
+use crate::storage::PodUsage;
 use crate::State;
-use axum::extract::{FromRequestParts, State as AxumState};
+use axum::extract::{FromRequestParts, Path, State as AxumState};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -18,6 +22,12 @@ pub fn router(state: State) -> Router {
     Router::new()
         .route("/.provision/", post(provision))
         .route("/.provision/list", get(list))
+        .route("/.provision/pods", get(all_pods))
+        .route("/.provision/pods/{name}", get(one_pod))
+        .route(
+            "/.provision/pods/{name}/quota",
+            axum::routing::put(set_quota),
+        )
         .method_not_allowed_fallback(|| async {
             podplane_telemetry::problem(StatusCode::METHOD_NOT_ALLOWED, "method not allowed here")
         })
@@ -59,9 +69,9 @@ pub fn standalone_router(state: State) -> Router {
 }
 
 /// The authenticated caller's WebID; 401 without (valid) credentials.
-struct Owner(String);
+struct Caller(String);
 
-impl FromRequestParts<State> for Owner {
+impl FromRequestParts<State> for Caller {
     type Rejection = ProvisionError;
     async fn from_request_parts(parts: &mut Parts, state: &State) -> ProvisionResult<Self> {
         let url = format!("{}{}", state.config.base_url, parts.uri.path());
@@ -70,7 +80,7 @@ impl FromRequestParts<State> for Owner {
             .authenticate_headers(&parts.headers, parts.method.as_str(), &url)
             .await
         {
-            Ok(Some(agent)) => Ok(Owner(agent.webid)),
+            Ok(Some(agent)) => Ok(Caller(agent.webid)),
             Ok(None) => Err(ProvisionError::Unauthenticated(
                 "provisioning a pod needs an authenticated agent: the pod's owner".into(),
             )),
@@ -107,7 +117,7 @@ impl FromRequestParts<State> for Wanted {
 /// none). 201 with the pod's root in `Location` and as `{"storage": …}`.
 async fn provision(
     AxumState(state): AxumState<State>,
-    Owner(owner): Owner,
+    Caller(owner): Caller,
     Wanted(name): Wanted,
 ) -> ProvisionResult<Response> {
     let storage = state
@@ -132,10 +142,90 @@ async fn provision(
 /// `GET /.provision/list`: the root IRIs of the caller's pods, oldest first.
 async fn list(
     AxumState(state): AxumState<State>,
-    Owner(owner): Owner,
+    Caller(owner): Caller,
 ) -> ProvisionResult<Response> {
     let pods = state.provisioner.list(&owner).await?;
     Ok(json(StatusCode::OK, &serde_json::json!(pods)))
+}
+
+/// An administrator (by WebID, from the configured list); 401 or 403 otherwise.
+struct Admin;
+
+impl FromRequestParts<State> for Admin {
+    type Rejection = ProvisionError;
+    async fn from_request_parts(parts: &mut Parts, state: &State) -> ProvisionResult<Self> {
+        let Caller(webid) = Caller::from_request_parts(parts, state).await?;
+        if state.config.is_admin(&webid) {
+            Ok(Admin)
+        } else {
+            Err(ProvisionError::Forbidden(
+                "only administrators may do this".into(),
+            ))
+        }
+    }
+}
+
+/// A pod as the administration API shows it.
+fn view(state: &State, pod: &PodUsage) -> serde_json::Value {
+    serde_json::json!({
+        "storage": state.provisioner.storage_of(&pod.name),
+        "name": pod.name,
+        "owner": pod.owner,
+        "access": pod.access,
+        "usedBytes": pod.used_bytes,
+        "quotaBytes": pod.quota_bytes,
+        "ownQuota": pod.own_quota,
+    })
+}
+
+/// `GET /.provision/pods/{name}`: a pod's usage and quota, for its owner or an administrator.
+async fn one_pod(
+    AxumState(state): AxumState<State>,
+    Path(name): Path<String>,
+    Caller(caller): Caller,
+) -> ProvisionResult<Response> {
+    let pod = state
+        .provisioner
+        .usage(&name)
+        .await?
+        .ok_or_else(|| ProvisionError::NotFound(format!("no pod named {name}")))?;
+    if pod.owner.as_deref() != Some(caller.as_str()) && !state.config.is_admin(&caller) {
+        return Err(ProvisionError::Forbidden(
+            "only the pod's owner and administrators may see its figures".into(),
+        ));
+    }
+    Ok(json(StatusCode::OK, &view(&state, &pod)))
+}
+
+/// `GET /.provision/pods`: every pod with its usage (administrators).
+async fn all_pods(AxumState(state): AxumState<State>, _: Admin) -> ProvisionResult<Response> {
+    let pods = state.provisioner.all_usage().await?;
+    let views: Vec<serde_json::Value> = pods.iter().map(|p| view(&state, p)).collect();
+    Ok(json(StatusCode::OK, &serde_json::Value::Array(views)))
+}
+
+/// The body of `PUT /.provision/pods/{name}/quota`: `{"bytes": N}`, or `{"bytes": null}` for
+/// the server's default.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Quota {
+    bytes: Option<u64>,
+}
+
+/// `PUT /.provision/pods/{name}/quota` (administrators): 204.
+async fn set_quota(
+    AxumState(state): AxumState<State>,
+    Path(name): Path<String>,
+    _: Admin,
+    body: axum::body::Bytes,
+) -> ProvisionResult<Response> {
+    let quota: Quota = serde_json::from_slice(&body).map_err(|e| {
+        ProvisionError::BadRequest(format!(
+            "a quota is {{\"bytes\": <bytes, or null for the default>}}: {e}"
+        ))
+    })?;
+    state.provisioner.set_quota(&name, quota.bytes).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 fn json(status: StatusCode, value: &serde_json::Value) -> Response {

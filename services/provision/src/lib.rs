@@ -17,7 +17,7 @@ pub mod workers;
 pub use error::ProvisionError;
 pub use http::{router, standalone_router};
 pub use provisioner::{PodRequest, Provisioner};
-pub use storage::{Made, PodOrder, PodStorage, StorageHttp};
+pub use storage::{Made, PodOrder, PodStorage, PodUsage, StorageHttp};
 
 use podplane_solid::access::AccessKind;
 use std::sync::Arc;
@@ -32,6 +32,14 @@ pub struct ProvisionConfig {
     pub max_pods_per_owner: u32,
     /// Access control of the pods it makes: ACP, as ESS, or WAC.
     pub access: AccessKind,
+    /// WebIDs of the administrators: they see every pod's figures and set quotas.
+    pub admins: Vec<String>,
+}
+
+impl ProvisionConfig {
+    pub fn is_admin(&self, webid: &str) -> bool {
+        self.admins.iter().any(|a| a == webid)
+    }
 }
 
 impl ProvisionConfig {
@@ -40,6 +48,7 @@ impl ProvisionConfig {
             base_url: base_url.trim_end_matches('/').to_owned(),
             max_pods_per_owner: DEFAULT_MAX_PODS_PER_OWNER,
             access: AccessKind::Acp,
+            admins: Vec::new(),
         }
     }
 }

@@ -13,7 +13,7 @@
 //! as a free name, never as a count with nothing behind it.
 
 use crate::error::{ProvisionError, ProvisionResult};
-use crate::storage::{Made, PodOrder, PodStorage};
+use crate::storage::{Made, PodOrder, PodStorage, PodUsage};
 use crate::store::{PodRecord, PodState, ProvisionStore};
 use podplane_solid::access::AccessKind;
 use std::sync::Arc;
@@ -123,6 +123,30 @@ impl Provisioner {
     pub async fn list(&self, owner: &str) -> ProvisionResult<Vec<String>> {
         let pods = self.store.owned_by(owner).await?;
         Ok(pods.iter().map(|p| self.storage_of(&p.name)).collect())
+    }
+
+    /// One pod's figures from storage (`None`: no such pod).
+    pub async fn usage(&self, name: &str) -> ProvisionResult<Option<PodUsage>> {
+        if podplane_solid::pod::check_name(name).is_err() {
+            return Ok(None);
+        }
+        self.storage.usage(name).await
+    }
+
+    /// Every pod's figures, by name (pods made before this service existed included).
+    pub async fn all_usage(&self) -> ProvisionResult<Vec<PodUsage>> {
+        self.storage.all_usage().await
+    }
+
+    /// Sets (`None`: clears) a pod's own quota.
+    pub async fn set_quota(&self, name: &str, bytes: Option<u64>) -> ProvisionResult<()> {
+        let found = podplane_solid::pod::check_name(name).is_ok()
+            && self.storage.set_quota(name, bytes).await?;
+        if found {
+            Ok(())
+        } else {
+            Err(ProvisionError::NotFound(format!("no pod named {name}")))
+        }
     }
 
     /// Sends again the orders of reservations older than `age_ms` that were never confirmed.

@@ -1,5 +1,6 @@
 //! Making the pod itself is the storage service's job: its root, owner and access control in
-//! one transaction of the storage database, which this service must not touch. Two
+//! one transaction of the storage database, which this service must not touch. So are a
+//! pod's figures (bytes used, quota) and setting its quota. Two
 //! implementations: in the same process (embedded mode and `podplane pod create`, provided by
 //! the binary around the storage crate's `pods::create`) and over the storage service's
 //! internal endpoint ([`StorageHttp`], distributed mode).
@@ -25,16 +26,36 @@ pub enum Made {
     Taken,
 }
 
+/// A pod's figures, as storage keeps them (the wire shape of its `GET /.internal/pods…`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodUsage {
+    pub name: String,
+    pub owner: Option<String>,
+    pub access: String,
+    pub used_bytes: u64,
+    /// The quota that applies (the pod's own, else the default); `None`: unlimited.
+    pub quota_bytes: Option<u64>,
+    pub own_quota: bool,
+}
+
 #[async_trait::async_trait]
 pub trait PodStorage: Send + Sync + 'static {
     /// Makes the pod; the same order carried out again answers the same (orders are retried
     /// after crashes and lost answers).
     async fn create(&self, order: &PodOrder) -> ProvisionResult<Made>;
+    /// One pod's figures; `None` when storage has no such pod.
+    async fn usage(&self, name: &str) -> ProvisionResult<Option<PodUsage>>;
+    /// Every pod's figures, by name.
+    async fn all_usage(&self) -> ProvisionResult<Vec<PodUsage>>;
+    /// Sets (`None`: clears) a pod's own quota; `false` when there is no such pod.
+    async fn set_quota(&self, name: &str, bytes: Option<u64>) -> ProvisionResult<bool>;
 }
 
 /// The storage service's internal endpoint, authenticated with a shared secret.
 pub struct StorageHttp {
     client: reqwest::Client,
+    /// `{storage}/.internal/pods`.
     url: String,
     secret: String,
 }
@@ -65,18 +86,10 @@ struct CreatedPod {
 #[async_trait::async_trait]
 impl PodStorage for StorageHttp {
     async fn create(&self, order: &PodOrder) -> ProvisionResult<Made> {
-        let unavailable = |e: String| ProvisionError::Unavailable(format!("storage service: {e}"));
-        let res = self
-            .client
-            .post(&self.url)
-            .bearer_auth(&self.secret)
-            .json(order)
-            .send()
-            .await
-            .map_err(|e| unavailable(e.to_string()))?;
+        let res = self.send(self.client.post(&self.url).json(order)).await?;
         match res.status() {
             s if s.is_success() => {
-                let made: CreatedPod = res.json().await.map_err(|e| unavailable(e.to_string()))?;
+                let made: CreatedPod = res.json().await.map_err(unavailable)?;
                 Ok(Made::Pod(made.storage))
             }
             reqwest::StatusCode::CONFLICT => Ok(Made::Taken),
@@ -90,4 +103,46 @@ impl PodStorage for StorageHttp {
             s => Err(unavailable(format!("{s} from {}", self.url))),
         }
     }
+
+    async fn usage(&self, name: &str) -> ProvisionResult<Option<PodUsage>> {
+        let url = format!("{}/{name}", self.url);
+        let res = self.send(self.client.get(&url)).await?;
+        match res.status() {
+            s if s.is_success() => Ok(Some(res.json().await.map_err(unavailable)?)),
+            reqwest::StatusCode::NOT_FOUND => Ok(None),
+            s => Err(unavailable(format!("{s} from {url}"))),
+        }
+    }
+
+    async fn all_usage(&self) -> ProvisionResult<Vec<PodUsage>> {
+        let res = self.send(self.client.get(&self.url)).await?;
+        match res.status() {
+            s if s.is_success() => res.json().await.map_err(unavailable),
+            s => Err(unavailable(format!("{s} from {}", self.url))),
+        }
+    }
+
+    async fn set_quota(&self, name: &str, bytes: Option<u64>) -> ProvisionResult<bool> {
+        let url = format!("{}/{name}/quota", self.url);
+        let body = serde_json::json!({ "bytes": bytes });
+        let res = self.send(self.client.put(&url).json(&body)).await?;
+        match res.status() {
+            s if s.is_success() => Ok(true),
+            reqwest::StatusCode::NOT_FOUND => Ok(false),
+            s => Err(unavailable(format!("{s} from {url}"))),
+        }
+    }
+}
+
+impl StorageHttp {
+    async fn send(&self, req: reqwest::RequestBuilder) -> ProvisionResult<reqwest::Response> {
+        req.bearer_auth(&self.secret)
+            .send()
+            .await
+            .map_err(unavailable)
+    }
+}
+
+fn unavailable(e: impl std::fmt::Display) -> ProvisionError {
+    ProvisionError::Unavailable(format!("storage service: {e}"))
 }

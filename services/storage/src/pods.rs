@@ -1,7 +1,8 @@
-//! Creating a pod: its root container, its owner and its initial access control document, in
-//! one transaction of the metadata store. Every way of making a pod ends here: the
-//! provisioning service (over `POST /.internal/pods`, or in process in embedded mode) and so
-//! `podplane pod create`, which goes through the provisioning service's code.
+//! Pods as a whole: creating one (its root container, its owner and its initial access
+//! control document, in one transaction of the metadata store), what each holds against its
+//! quota, and setting a pod's own quota. Every way of making or administering a pod ends
+//! here: the provisioning service (over `/.internal/pods…`, or in process in embedded mode)
+//! and so `podplane pod create`, which goes through the provisioning service's code.
 
 use crate::error::{ApiError, ApiResult};
 use podplane_solid::access::AccessKind;
@@ -26,6 +27,42 @@ pub struct CreatedPod {
     /// `false` when the same order had already been carried out (orders are retried after
     /// a crash or a lost answer, so they must be idempotent).
     pub created: bool,
+}
+
+/// A pod's figures (also the wire shape of `GET /.internal/pods…`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodUsage {
+    pub name: String,
+    pub owner: Option<String>,
+    /// `acp` or `wac`.
+    pub access: String,
+    pub used_bytes: u64,
+    /// The quota that applies: the pod's own, else the server's default; `None`: unlimited.
+    pub quota_bytes: Option<u64>,
+    /// Whether the quota is the pod's own (`false`: the default applies).
+    pub own_quota: bool,
+}
+
+impl PodUsage {
+    pub fn of(pod: &podplane_store::Pod, default_quota: Option<u64>) -> Self {
+        let own = pod.quota_bytes.map(|q| u64::try_from(q).unwrap_or(0));
+        Self {
+            name: pod.name.clone(),
+            owner: pod.owner.clone(),
+            access: pod.access.as_str().to_owned(),
+            used_bytes: u64::try_from(pod.used_bytes).unwrap_or(0),
+            quota_bytes: own.or(default_quota),
+            own_quota: own.is_some(),
+        }
+    }
+}
+
+/// A pod's own quota, to set (the wire shape of `PUT /.internal/pods/{name}/quota`);
+/// `bytes: None` gives the pod back to the default.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuotaOrder {
+    pub bytes: Option<u64>,
 }
 
 /// Carries out `order` against `meta`, whose IRIs live under `base_url`. Creating a pod that

@@ -4,8 +4,9 @@
 
 use super::authz;
 use crate::error::{ApiError, ApiResult};
+use crate::pods::{PodUsage, QuotaOrder};
 use crate::AppState;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use podplane_solid::access::Requester;
@@ -64,11 +65,7 @@ pub async fn topic_access(
         origin: None,
     };
     match view(&state, who, &q.path).await {
-        Ok(v) => (
-            [(header::CONTENT_TYPE, "application/json")],
-            serde_json::to_vec(&v).unwrap_or_default(),
-        )
-            .into_response(),
+        Ok(v) => json(axum::http::StatusCode::OK, &v),
         Err(e) => e.into_response(),
     }
 }
@@ -112,13 +109,71 @@ pub async fn create_pod(
             } else {
                 axum::http::StatusCode::OK
             };
-            (
-                status,
-                [(header::CONTENT_TYPE, "application/json")],
-                serde_json::to_vec(&made).unwrap_or_default(),
-            )
-                .into_response()
+            json(status, &made)
         }
         Err(e) => e.into_response(),
     }
+}
+
+/// `GET /.internal/pods`: every pod with its usage, by name.
+pub async fn pods(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if !caller_is_trusted(&state, &headers) {
+        return ApiError::NotFound("no such resource".into()).into_response();
+    }
+    match state.meta.list_pods().await {
+        Ok(pods) => {
+            let default = state.config.default_quota_bytes;
+            let all: Vec<PodUsage> = pods.iter().map(|p| PodUsage::of(p, default)).collect();
+            json(axum::http::StatusCode::OK, &all)
+        }
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+/// `GET /.internal/pods/{name}`: one pod's usage.
+pub async fn pod(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if !caller_is_trusted(&state, &headers) {
+        return ApiError::NotFound("no such resource".into()).into_response();
+    }
+    match state.meta.get_pod(&name).await {
+        Ok(Some(pod)) => json(
+            axum::http::StatusCode::OK,
+            &PodUsage::of(&pod, state.config.default_quota_bytes),
+        ),
+        Ok(None) => ApiError::NotFound(format!("no pod named {name}")).into_response(),
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+/// `PUT /.internal/pods/{name}/quota`: sets (or, with `null`, clears) a pod's own quota.
+pub async fn set_quota(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    if !caller_is_trusted(&state, &headers) {
+        return ApiError::NotFound("no such resource".into()).into_response();
+    }
+    let order: QuotaOrder = match serde_json::from_slice(&body) {
+        Ok(o) => o,
+        Err(e) => return ApiError::BadRequest(format!("not a quota: {e}")).into_response(),
+    };
+    match state.meta.set_quota(&name, order.bytes).await {
+        Ok(()) => axum::http::StatusCode::NO_CONTENT.into_response(),
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+fn json(status: axum::http::StatusCode, value: &impl Serialize) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        serde_json::to_vec(value).unwrap_or_default(),
+    )
+        .into_response()
 }

@@ -60,7 +60,15 @@ pub fn router(state: AppState) -> Router {
             "/.internal/topic-access",
             axum::routing::post(internal::topic_access),
         )
-        .route("/.internal/pods", axum::routing::post(internal::create_pod))
+        .route(
+            "/.internal/pods",
+            axum::routing::post(internal::create_pod).get(internal::pods),
+        )
+        .route("/.internal/pods/{name}", get(internal::pod))
+        .route(
+            "/.internal/pods/{name}/quota",
+            axum::routing::put(internal::set_quota),
+        )
         .route("/health/live", get(|| async { "ok" }))
         .route("/health/ready", get(discovery::ready))
         .fallback(dispatch)
