@@ -10,7 +10,7 @@
 #   kubernetes-validate in strict mode (unknown fields are errors) against each Kubernetes
 #   version in PODPLANE_K8S_VERSIONS, and checks what a schema cannot: references between
 #   objects, pod hardening, probes, shutdown timing, and that every environment variable is one
-#   the `podplane` binary reads (services/podplane/src/cli.rs). When a kubectl with kustomize
+#   the `podplane` binary reads (services/podplane/src/cli.rs and cli/). When a kubectl with kustomize
 #   v5 is on PATH, the overlays are also rendered by it and must come out identical.
 # - ECS: each *task-definition.json against botocore's bundled ECS model (RegisterTaskDefinition
 #   input), each *-service.json against CreateService, plus enums, Fargate CPU/memory pairs and
@@ -111,7 +111,7 @@ def podplane_env_names():
     src = os.path.join(ROOT, "services/podplane/src")
     names = set()
     # The log filter is read where the subscriber is built (libs/telemetry/src/logs.rs).
-    sources = glob.glob(os.path.join(src, "*.rs")) + glob.glob(
+    sources = glob.glob(os.path.join(src, "**", "*.rs"), recursive=True) + glob.glob(
         os.path.join(ROOT, "libs/telemetry/src/*.rs"))
     for path in sources:
         text = open(path, encoding="utf-8").read()
