@@ -24,9 +24,10 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Session } from '@inrupt/solid-client-authn-node';
 import {
-  FetchError, buildThing, createSolidDataset, createThing, getContainedResourceUrlAll, getFile,
-  getIri, getSolidDataset, getStringNoLocale, getThing, getThingAll, getWellKnownSolid,
-  overwriteFile, saveSolidDatasetAt, setThing, universalAccess,
+  FetchError, buildThing, createSolidDataset, createThing, fromRdfJsDataset,
+  getContainedResourceUrlAll, getFile, getIri, getLinkedResourceUrlAll, getResourceInfo,
+  getSolidDataset, getStringNoLocale, getThing, getThingAll, getWellKnownSolid, overwriteFile,
+  saveSolidDatasetAt, setThing, toRdfJsDataset, universalAccess,
 } from '@inrupt/solid-client';
 import { WebsocketNotification } from '@inrupt/solid-client-notifications';
 
@@ -367,6 +368,18 @@ try {
       const got = await (await getFile(fileUrl, asBob)).text();
       return [got === text, `got ${JSON.stringify(got)}`];
     });
+    if (access === 'acp') {
+      // As Inrupt's own e2e test does after universalAccess wrote an ACR: read it, rebuild it as
+      // a new dataset and save it (a PUT with If-None-Match: *, which ESS accepts on an ACR).
+      await check(`${tag} the ACR universalAccess wrote can be rebuilt and saved again`, async () => {
+        const acrUrl = getLinkedResourceUrlAll(await getResourceInfo(fileUrl, asAlice)).acl?.[0];
+        if (!acrUrl) return [false, 'no rel="acl" link'];
+        const rebuilt = fromRdfJsDataset(toRdfJsDataset(await getSolidDataset(acrUrl, asAlice)));
+        await saveSolidDatasetAt(acrUrl, rebuilt, asAlice);
+        const got = await (await getFile(fileUrl, asBob)).text();
+        return [got === text, `bob got ${JSON.stringify(got)} after the save`];
+      });
+    }
     await check(`${tag} bob's overwriteFile is refused with 403`, () => expectStatus(
       overwriteFile(fileUrl, new Blob(['bob was here']), { contentType: 'text/plain', ...asBob }), 403));
     // g. public read of the dataset

@@ -261,23 +261,33 @@ async fn discard_blob(state: &AppState, key: &str) {
     let _ = state.meta.drop_pending_blob(key).await;
 }
 
-/// An ACP pod's ACR exists for GET before anyone writes it ([`super::read::implicit_acr`]):
-/// conditional headers on a write to it are judged against what GET shows, so
-/// `If-None-Match: *` refuses (412) and the ETag a GET gave matches. The store then only
-/// checks that nobody wrote it meanwhile (else 412 too: the conditions were judged on a
-/// state that is gone).
+/// Conditional writes to an ACP pod's ACR, which exists for GET before anyone writes it
+/// ([`super::read::implicit_acr`]), as ESS has them, the same whether it was written or not:
+/// - `If-None-Match: *` holds. An ACR is never created, only replaced, and Inrupt's client
+///   saves an ACR it rebuilt (`saveSolidDatasetAt` of a new dataset) with that header; ESS
+///   accepts it, so refusing it on a written ACR broke re-saving what `universalAccess` wrote.
+///   This is the one place we set aside RFC 9110 §13.1.2 for an existing representation.
+/// - Other conditions are judged against what GET shows: the implicit ACR's ETag matches
+///   `If-Match` until one is written. The store then only checks that nobody wrote it
+///   meanwhile (else 412: the conditions were judged on a state that is gone).
 pub async fn judged_as_shown(
     state: &AppState,
     path: &ResourcePath,
     current: Option<&Resource>,
-    expect: Expect,
+    mut expect: Expect,
 ) -> ApiResult<Expect> {
-    if current.is_some() || expect.conditions == WriteConditions::default() {
+    if expect.conditions == WriteConditions::default() {
         return Ok(expect);
     }
     let Some(shown) = super::read::implicit_acr(state, path).await? else {
         return Ok(expect);
     };
+    if expect.conditions.if_none_match.as_deref().map(str::trim) == Some("*") {
+        expect.conditions.if_none_match = None;
+    }
+    if current.is_some() {
+        return Ok(expect);
+    }
     if !expect.conditions.hold(Some(shown.validators())) {
         return Err(ApiError::PreconditionFailed);
     }
