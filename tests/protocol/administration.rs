@@ -15,18 +15,9 @@ async fn call(
     agent: Option<&Agent>,
     method: Method,
     url: &str,
-    body: Option<&str>,
+    json: Option<&str>,
 ) -> reqwest::Response {
-    let mut req = match agent {
-        Some(a) => a.request(&client(), method, url),
-        None => client().request(method, url),
-    };
-    if let Some(body) = body {
-        req = req
-            .header("content-type", "application/json")
-            .body(body.to_owned());
-    }
-    req.send().await.expect("request")
+    send_as(agent, method, url, json.map(|j| ("application/json", j))).await
 }
 
 async fn figures(res: reqwest::Response) -> Value {

@@ -399,31 +399,10 @@ impl Server {
             .as_deref()
             .expect("notifications database");
         let group = format!("podplane-n-{}", db.rsplit('/').next().unwrap_or(db));
-        let mut cmd = Command::new(BIN);
-        cmd.arg("notifications")
-            .args(["--database-url", db])
-            .args([
-                "--listen",
-                &listen.to_string(),
-                "--base-url",
-                &self.notify_base,
-            ])
-            .args([
-                "--storage-base-url",
-                &self.base,
-                "--storage-url",
-                &self.base,
-            ])
-            .args(["--internal-secret", INTERNAL_SECRET])
-            .args(["--kafka-bootstrap-servers", kafka])
+        let mut cmd = self.service_command("notifications", db, listen, &self.notify_base);
+        cmd.args(["--kafka-bootstrap-servers", kafka])
             .args(["--kafka-consumer-group", &group])
-            .args(["--allow-private-fetch", "--exit-on-stdin-eof"])
-            .args(self.extra.iter().filter(|e| is_notify_flag(e)))
-            .env("PODPLANE_LOG", "warn")
-            .envs(self.env.iter().cloned())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit());
+            .args(self.extra.iter().filter(|e| is_notify_flag(e)));
         cmd
     }
 
@@ -433,15 +412,18 @@ impl Server {
             .provision_database
             .as_deref()
             .expect("provisioning database");
+        let mut cmd = self.service_command("provision", db, listen, &self.provision_base);
+        cmd.args(self.extra.iter().filter(|e| is_provision_flag(e)));
+        cmd
+    }
+
+    /// A service beside storage (distributed mode): its database, its address and base URL,
+    /// and the way to storage's internal endpoints.
+    fn service_command(&self, service: &str, db: &str, listen: SocketAddr, base: &str) -> Command {
         let mut cmd = Command::new(BIN);
-        cmd.arg("provision")
+        cmd.arg(service)
             .args(["--database-url", db])
-            .args([
-                "--listen",
-                &listen.to_string(),
-                "--base-url",
-                &self.provision_base,
-            ])
+            .args(["--listen", &listen.to_string(), "--base-url", base])
             .args([
                 "--storage-base-url",
                 &self.base,
@@ -450,7 +432,6 @@ impl Server {
             ])
             .args(["--internal-secret", INTERNAL_SECRET])
             .args(["--allow-private-fetch", "--exit-on-stdin-eof"])
-            .args(self.extra.iter().filter(|e| is_provision_flag(e)))
             .env("PODPLANE_LOG", "warn")
             .envs(self.env.iter().cloned())
             .stdin(Stdio::piped())

@@ -134,12 +134,22 @@ pub async fn as_agent(
     url: &str,
     turtle: Option<&str>,
 ) -> reqwest::Response {
+    send_as(agent, method, url, turtle.map(|t| (TURTLE, t))).await
+}
+
+/// `agent`'s request (`None`: anonymous), with an optional body of a media type.
+pub async fn send_as(
+    agent: Option<&Agent>,
+    method: reqwest::Method,
+    url: &str,
+    body: Option<(&str, &str)>,
+) -> reqwest::Response {
     let mut req = match agent {
         Some(a) => a.request(&client(), method, url),
         None => client().request(method, url),
     };
-    if let Some(body) = turtle {
-        req = req.header("content-type", TURTLE).body(body.to_owned());
+    if let Some((media_type, body)) = body {
+        req = req.header("content-type", media_type).body(body.to_owned());
     }
     req.send().await.expect("request")
 }

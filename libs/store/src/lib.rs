@@ -2,7 +2,8 @@
 //!
 //! Owns where bytes and metadata live: the [`BlobStore`] (resource content: a local directory
 //! or S3) and the [`MetadataStore`] (resource rows, containment, pods, the transactional outbox
-//! and the blob garbage list: SQLite or PostgreSQL), each named by URL ([`locate`]).
+//! and the blob garbage list: SQLite or PostgreSQL), each named by URL ([`locate`]); and, for
+//! the other services, how their own databases are opened ([`service_db`]).
 //! A write is all-or-nothing: content goes to a new immutable blob key first, then one metadata
 //! transaction switches the row, records the superseded blob as garbage and queues the events.
 //!
@@ -20,8 +21,11 @@ mod pg;
 mod pg_reads;
 mod rows;
 mod s3;
+pub mod service_db;
 mod sqlite;
 mod sqlite_group;
+#[doc(hidden)]
+pub mod testing;
 
 pub use blob::{read_content, BlobStore, ByteStream, DiskBlobStore};
 pub use cache::CachedMetadataStore;

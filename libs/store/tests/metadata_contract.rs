@@ -535,39 +535,11 @@ async fn cached_sqlite_metadata_store_meets_the_contract() {
     .await;
 }
 
-/// The PostgreSQL server the tests use, from `PODPLANE_TEST_PG_URL` (scripts/dev-services.sh
-/// starts one and scripts/test.sh exports it). In CI a missing server fails the test; elsewhere
-/// the test says loudly that it was skipped.
-fn pg_admin_url() -> Option<String> {
-    match std::env::var("PODPLANE_TEST_PG_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("CI=true but PODPLANE_TEST_PG_URL is not set: the PostgreSQL tests cannot run")
-        }
-        _ => {
-            eprintln!("SKIPPED: PostgreSQL contract test (set PODPLANE_TEST_PG_URL or run scripts/test.sh)");
-            None
-        }
-    }
-}
-
 #[tokio::test]
 async fn postgres_metadata_store_meets_the_contract() {
-    use sqlx::Connection;
-    let Some(admin_url) = pg_admin_url() else {
+    let Some(url) = podplane_store::testing::fresh_postgres_database("podplane_contract").await
+    else {
         return;
-    };
-    let db = format!("podplane_contract_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = sqlx::PgConnection::connect(&admin_url)
-        .await
-        .expect("connect to PostgreSQL");
-    sqlx::query(&format!("CREATE DATABASE {db}"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let url = match admin_url.rsplit_once('/') {
-        Some((server, _)) => format!("{server}/{db}"),
-        None => panic!("PODPLANE_TEST_PG_URL must name a database"),
     };
     let store = PgMetadataStore::connect(&PgSettings::new(&url), BASE).unwrap();
     store.migrate().await.unwrap();
@@ -587,8 +559,6 @@ async fn postgres_metadata_store_meets_the_contract() {
     );
     lease.complete(&[]).await.unwrap();
     assert!(second.outbox_batch(10).await.unwrap().is_some());
-    sqlx::query(&format!("DROP DATABASE {db} WITH (FORCE)"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
+    drop((store, second));
+    podplane_store::testing::drop_postgres_database(&url).await;
 }

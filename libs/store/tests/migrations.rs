@@ -68,24 +68,10 @@ async fn sqlite_quota_migration_sums_what_each_pod_already_holds() {
 
 #[tokio::test]
 async fn postgres_quota_migration_sums_what_each_pod_already_holds() {
-    let admin_url = match std::env::var("PODPLANE_TEST_PG_URL") {
-        Ok(url) if !url.is_empty() => url,
-        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("CI=true but PODPLANE_TEST_PG_URL is not set: the PostgreSQL tests cannot run")
-        }
-        _ => {
-            eprintln!("SKIPPED: PostgreSQL migration test (set PODPLANE_TEST_PG_URL or run scripts/test.sh)");
-            return;
-        }
+    let Some(url) = podplane_store::testing::fresh_postgres_database("podplane_migration").await
+    else {
+        return;
     };
-    let db = format!("podplane_migration_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
-    sqlx::query(&format!("CREATE DATABASE {db}"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let (server, _) = admin_url.rsplit_once('/').expect("a database in the URL");
-    let url = format!("{server}/{db}");
     {
         let dir = tempfile::tempdir().unwrap();
         let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
@@ -99,8 +85,5 @@ async fn postgres_quota_migration_sums_what_each_pod_already_holds() {
     store.migrate().await.unwrap();
     check_usage(&store).await;
     drop(store);
-    sqlx::query(&format!("DROP DATABASE {db} WITH (FORCE)"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
+    podplane_store::testing::drop_postgres_database(&url).await;
 }

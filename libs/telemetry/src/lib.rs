@@ -1,6 +1,6 @@
 //! What every podplane service shares at its edges: logs and traces ([`logs`], [`trace`]),
-//! Prometheus metrics (`/metrics`), the HTTP request metrics and trace middleware, CORS and
-//! RFC 9457 problem bodies. It owns metric names; it must not know about any service's domain
+//! Prometheus metrics (`/metrics`), the HTTP request metrics and trace middleware, CORS,
+//! RFC 9457 problem bodies, and the routes a service run on its own adds ([`standalone`]). It owns metric names; it must not know about any service's domain
 //! beyond the counters services record through the `metrics` facade.
 
 pub mod cors;
@@ -8,7 +8,7 @@ pub mod logs;
 mod problem;
 pub mod trace;
 
-pub use problem::problem;
+pub use problem::{problem, refusal, DPOP_CHALLENGE};
 
 use axum::extract::Request;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -133,4 +133,28 @@ pub fn render(handle: Option<&PrometheusHandle>) -> Response {
         )
             .into_response(),
     }
+}
+
+/// A service run on its own (`podplane notifications`, `podplane provision`): its `routes`
+/// plus `/metrics`, `/health/live`, `/health/ready` (answered by `ready`), request ids and
+/// request metrics, and a problem for every other path.
+pub fn standalone<F, Fut>(routes: axum::Router, ready: F) -> axum::Router
+where
+    F: Fn() -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Response> + Send + 'static,
+{
+    use axum::routing::get;
+    use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+    let metrics = prometheus();
+    routes
+        .route(
+            "/metrics",
+            get(move || async move { render(metrics.as_ref()) }),
+        )
+        .route("/health/live", get(|| async { "ok" }))
+        .route("/health/ready", get(ready))
+        .fallback(|| async { problem(StatusCode::NOT_FOUND, "no such resource") })
+        .layer(axum::middleware::from_fn(record_http))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }

@@ -26,6 +26,42 @@ pub fn problem(status: StatusCode, detail: &str) -> Response {
     res
 }
 
+/// The challenge of a 401: DPoP-bound tokens (RFC 9449 §7.1), with the algorithms accepted.
+pub const DPOP_CHALLENGE: &str = "DPoP algs=\"ES256 RS256 PS256 EdDSA\"";
+
+/// The problem response of a refused or failed request, logged by what it says of the
+/// server: a backend away (503: a warning, and the client is told to retry in a second),
+/// another server error (an error, with the internal details the client never sees), a
+/// refusal (debug). A 401 carries the DPoP challenge.
+pub fn refusal(
+    status: StatusCode,
+    detail: &str,
+    error: &(impl std::fmt::Debug + std::fmt::Display),
+) -> Response {
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        tracing::warn!(error = %error, "backend unavailable");
+    } else if status.is_server_error() {
+        tracing::error!(error = ?error, "request failed");
+    } else {
+        tracing::debug!(error = %error, "request refused");
+    }
+    let mut res = problem(status, detail);
+    let headers = res.headers_mut();
+    match status {
+        StatusCode::SERVICE_UNAVAILABLE => {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        StatusCode::UNAUTHORIZED => {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(DPOP_CHALLENGE),
+            );
+        }
+        _ => {}
+    }
+    res
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

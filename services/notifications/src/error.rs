@@ -71,31 +71,10 @@ impl NotifyError {
 
 impl IntoResponse for NotifyError {
     fn into_response(self) -> Response {
-        let status = self.status();
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            tracing::warn!(error = %self, "backend unavailable");
-        } else if status.is_server_error() {
-            tracing::error!(error = ?self, "request failed");
-        } else {
-            tracing::debug!(error = %self, "request refused");
-        }
-        let mut res = podplane_telemetry::problem(status, &self.detail());
-        match &self {
-            NotifyError::Unauthenticated(_) => {
-                res.headers_mut().insert(
-                    header::WWW_AUTHENTICATE,
-                    HeaderValue::from_static("DPoP algs=\"ES256 RS256 PS256 EdDSA\""),
-                );
-            }
-            NotifyError::Unavailable(_) => {
-                res.headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-            }
-            NotifyError::UpgradeRequired(_) => {
-                res.headers_mut()
-                    .insert(header::UPGRADE, HeaderValue::from_static("websocket"));
-            }
-            _ => {}
+        let mut res = podplane_telemetry::refusal(self.status(), &self.detail(), &self);
+        if let NotifyError::UpgradeRequired(_) = &self {
+            res.headers_mut()
+                .insert(header::UPGRADE, HeaderValue::from_static("websocket"));
         }
         res
     }

@@ -62,39 +62,21 @@ pub fn router(state: State) -> Router {
 /// The service on its own (`podplane notifications`): its routes plus health, metrics and
 /// request ids, and a problem for every other path.
 pub fn standalone_router(state: State) -> Router {
-    let metrics = podplane_telemetry::prometheus();
-    let ready_state = state.clone();
-    router(state)
-        .route(
-            "/metrics",
-            get(move || async move { podplane_telemetry::render(metrics.as_ref()) }),
-        )
-        .route("/health/live", get(|| async { "ok" }))
-        .route(
-            "/health/ready",
-            get(move || {
-                let state = ready_state.clone();
-                async move {
-                    let live = state.live_ready.load(std::sync::atomic::Ordering::Acquire);
-                    match state.channels.ping().await {
-                        Ok(()) if live => (StatusCode::OK, "ready").into_response(),
-                        Ok(()) => podplane_telemetry::problem(
-                            StatusCode::SERVICE_UNAVAILABLE,
-                            "not reading resource events yet",
-                        ),
-                        Err(e) => e.into_response(),
-                    }
-                }
-            }),
-        )
-        .fallback(|| async {
-            podplane_telemetry::problem(StatusCode::NOT_FOUND, "no such resource")
-        })
-        .layer(axum::middleware::from_fn(podplane_telemetry::record_http))
-        .layer(tower_http::request_id::PropagateRequestIdLayer::x_request_id())
-        .layer(tower_http::request_id::SetRequestIdLayer::x_request_id(
-            tower_http::request_id::MakeRequestUuid,
-        ))
+    let ready = state.clone();
+    podplane_telemetry::standalone(router(state), move || {
+        let state = ready.clone();
+        async move {
+            let live = state.live_ready.load(std::sync::atomic::Ordering::Acquire);
+            match state.channels.ping().await {
+                Ok(()) if live => (StatusCode::OK, "ready").into_response(),
+                Ok(()) => podplane_telemetry::problem(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "not reading resource events yet",
+                ),
+                Err(e) => e.into_response(),
+            }
+        }
+    })
 }
 
 fn ld_json(status: StatusCode, value: &serde_json::Value) -> Response {

@@ -142,30 +142,9 @@ async fn sqlite_channel_store_meets_the_contract() {
 
 #[tokio::test]
 async fn postgres_channel_store_meets_the_contract() {
-    let admin_url = match std::env::var("PODPLANE_TEST_PG_URL") {
-        Ok(url) if !url.is_empty() => url,
-        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("CI=true but PODPLANE_TEST_PG_URL is not set: the PostgreSQL tests cannot run")
-        }
-        _ => {
-            eprintln!("SKIPPED: PostgreSQL contract test (set PODPLANE_TEST_PG_URL or run scripts/test.sh)");
-            return;
-        }
-    };
-    let db = format!("podplane_n_contract_{}", uuid::Uuid::new_v4().simple());
-    {
-        use sqlx::Connection;
-        let mut admin = sqlx::PgConnection::connect(&admin_url)
-            .await
-            .expect("connect to PostgreSQL");
-        sqlx::query(&format!("CREATE DATABASE {db}"))
-            .execute(&mut admin)
-            .await
-            .unwrap();
-    }
-    let url = match admin_url.rsplit_once('/') {
-        Some((server, _)) => format!("{server}/{db}"),
-        None => panic!("PODPLANE_TEST_PG_URL must name a database"),
+    let Some(url) = podplane_store::testing::fresh_postgres_database("podplane_n_contract").await
+    else {
+        return;
     };
     run_contract(ChannelStore::open(&url, 4).await.unwrap()).await;
 }

@@ -409,6 +409,34 @@ impl StorageArgs {
     }
 }
 
+/// How a service other than storage reaches the storage service (distributed mode).
+#[derive(Args, Clone)]
+pub struct StorageLinkArgs {
+    /// Public base URL of the storage (default: --base-url, one origin with routing by path
+    /// prefix).
+    #[arg(long, env = "PODPLANE_STORAGE_BASE_URL")]
+    pub storage_base_url: Option<String>,
+    /// Where this service reaches the storage service's internal endpoints (default: the
+    /// storage base URL).
+    #[arg(long, env = "PODPLANE_STORAGE_URL")]
+    pub storage_url: Option<String>,
+    /// Shared secret for the storage service's internal endpoints (the same on both).
+    #[arg(long, env = "PODPLANE_INTERNAL_SECRET", hide_env_values = true)]
+    pub internal_secret: String,
+}
+
+impl StorageLinkArgs {
+    /// The storage's public base URL and where to reach it, given this service's base URL.
+    pub fn addresses(&self, base_url: &str) -> (String, String) {
+        let public = self
+            .storage_base_url
+            .clone()
+            .unwrap_or_else(|| base_url.to_owned());
+        let reach = self.storage_url.clone().unwrap_or_else(|| public.clone());
+        (public, reach)
+    }
+}
+
 /// Which store an administrative command works on.
 #[derive(Args, Clone)]
 pub struct AdminTarget {

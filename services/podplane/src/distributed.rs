@@ -70,25 +70,37 @@ pub async fn storage(args: StorageArgs) -> anyhow::Result<()> {
     .await
 }
 
+/// Opens a service's state with `open`, retrying for a while: replicas starting together race
+/// to migrate their database (the loser retries), and a database may come up a little later.
+async fn opened<T, F, Fut>(what: &str, open: F) -> anyhow::Result<T>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<T>>,
+{
+    let mut attempt = 0;
+    loop {
+        match open().await {
+            Ok(state) => return Ok(state),
+            Err(e) if attempt < 20 => {
+                attempt += 1;
+                tracing::warn!(error = %e, "{what} database not ready; retrying");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// `podplane notifications`: one notifications replica.
 pub async fn notifications(args: NotificationsArgs) -> anyhow::Result<()> {
     let base = args.http.base_url();
-    let storage_base = args
-        .storage_base_url
-        .clone()
-        .unwrap_or_else(|| base.clone());
-    let storage_url = args
-        .storage_url
-        .clone()
-        .unwrap_or_else(|| storage_base.clone());
+    let (storage_base, storage_url) = args.storage.addresses(&base);
     let access = Arc::new(podplane_notifications::StorageHttp::new(
         &storage_url,
-        &args.internal_secret,
+        &args.storage.internal_secret,
     ));
-    // Replicas starting together race to migrate; the loser retries briefly.
-    let mut attempt = 0;
-    let state = loop {
-        match crate::notifications::state(
+    let state = opened("notifications", || {
+        crate::notifications::state(
             &args.http,
             args.notify.config(&base, &storage_base),
             &args.database_url,
@@ -96,17 +108,8 @@ pub async fn notifications(args: NotificationsArgs) -> anyhow::Result<()> {
             access.clone(),
             None,
         )
-        .await
-        {
-            Ok(state) => break state,
-            Err(e) if attempt < 20 => {
-                attempt += 1;
-                tracing::warn!(error = %e, "notifications database not ready; retrying");
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            }
-            Err(e) => return Err(e),
-        }
-    };
+    })
+    .await?;
     let kafka = args.kafka.config()?;
     // The topic must exist before its partitions can be tailed.
     loop {
@@ -140,22 +143,13 @@ pub async fn notifications(args: NotificationsArgs) -> anyhow::Result<()> {
 /// database; pods are made by the storage service over its internal endpoint.
 pub async fn provision(args: ProvisionArgs) -> anyhow::Result<()> {
     let base = args.http.base_url();
-    let storage_base = args
-        .storage_base_url
-        .clone()
-        .unwrap_or_else(|| base.clone());
-    let storage_url = args
-        .storage_url
-        .clone()
-        .unwrap_or_else(|| storage_base.clone());
+    let (storage_base, storage_url) = args.storage.addresses(&base);
     let storage = Arc::new(podplane_provision::StorageHttp::new(
         &storage_url,
-        &args.internal_secret,
+        &args.storage.internal_secret,
     ));
-    // Replicas starting together race to migrate; the loser retries briefly.
-    let mut attempt = 0;
-    let state = loop {
-        match crate::provision::state(
+    let state = opened("provisioning", || {
+        crate::provision::state(
             args.pods.config(&base),
             &args.database_url,
             args.database_max_connections,
@@ -164,17 +158,8 @@ pub async fn provision(args: ProvisionArgs) -> anyhow::Result<()> {
             None,
             &args.http,
         )
-        .await
-        {
-            Ok(state) => break state,
-            Err(e) if attempt < 20 => {
-                attempt += 1;
-                tracing::warn!(error = %e, "provisioning database not ready; retrying");
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            }
-            Err(e) => return Err(e),
-        }
-    };
+    })
+    .await?;
     let mut workers = Workers::new();
     let p = state.provisioner.clone();
     let after = args.pods.settle_after();

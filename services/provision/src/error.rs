@@ -1,6 +1,6 @@
 //! The one error type of the provisioning service and its mapping to RFC 9457 problems.
 
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use podplane_solid::SolidError;
 
@@ -65,28 +65,6 @@ impl ProvisionError {
 
 impl IntoResponse for ProvisionError {
     fn into_response(self) -> Response {
-        let status = self.status();
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            tracing::warn!(error = %self, "backend unavailable");
-        } else if status.is_server_error() {
-            tracing::error!(error = ?self, "request failed");
-        } else {
-            tracing::debug!(error = %self, "request refused");
-        }
-        let mut res = podplane_telemetry::problem(status, &self.detail());
-        match &self {
-            ProvisionError::Unauthenticated(_) => {
-                res.headers_mut().insert(
-                    header::WWW_AUTHENTICATE,
-                    HeaderValue::from_static("DPoP algs=\"ES256 RS256 PS256 EdDSA\""),
-                );
-            }
-            ProvisionError::Unavailable(_) => {
-                res.headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-            }
-            _ => {}
-        }
-        res
+        podplane_telemetry::refusal(self.status(), &self.detail(), &self)
     }
 }

@@ -4,7 +4,7 @@
 //! statements are the SQL both engines share.
 
 use crate::error::{ProvisionError, ProvisionResult};
-use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -65,22 +65,7 @@ fn record_of(row: &AnyRow) -> ProvisionResult<PodRecord> {
 impl ProvisionStore {
     /// Connects to `url` (`postgres://…` or `sqlite://path`) and applies the migrations.
     pub async fn open(url: &str, max_connections: u32) -> ProvisionResult<Self> {
-        sqlx::any::install_default_drivers();
-        let sqlite = url.starts_with("sqlite:");
-        let pool = AnyPoolOptions::new()
-            // SQLite takes one writer at a time; more connections only wait on its lock.
-            .max_connections(if sqlite { 1 } else { max_connections.max(1) })
-            .connect(url)
-            .await?;
-        if sqlite {
-            sqlx::query("PRAGMA journal_mode = WAL")
-                .execute(&pool)
-                .await?;
-        }
-        MIGRATOR
-            .run(&pool)
-            .await
-            .map_err(|e| ProvisionError::Unavailable(format!("migrations: {e}")))?;
+        let pool = podplane_store::service_db::open(url, max_connections, &MIGRATOR).await?;
         Ok(Self { pool })
     }
 

@@ -1,6 +1,6 @@
 //! Flags of the notifications service (`podplane serve` and `podplane notifications`).
 
-use super::{HttpArgs, KafkaArgs};
+use super::{HttpArgs, KafkaArgs, StorageLinkArgs};
 use clap::Args;
 
 /// How channels live and webhooks are delivered.
@@ -63,17 +63,9 @@ pub struct NotificationsArgs {
     /// Pooled connections per replica.
     #[arg(long, env = "PODPLANE_DATABASE_MAX_CONNECTIONS", default_value_t = 8)]
     pub database_max_connections: u32,
-    /// Public base URL of the storage whose resources are the topics (default: --base-url,
-    /// one origin with routing by path prefix).
-    #[arg(long, env = "PODPLANE_STORAGE_BASE_URL")]
-    pub storage_base_url: Option<String>,
-    /// Where this service reaches the storage service's internal endpoints (default: the
-    /// storage base URL).
-    #[arg(long, env = "PODPLANE_STORAGE_URL")]
-    pub storage_url: Option<String>,
-    /// Shared secret for the storage service's internal endpoints (the same on both).
-    #[arg(long, env = "PODPLANE_INTERNAL_SECRET", hide_env_values = true)]
-    pub internal_secret: String,
+    /// The storage whose resources are the topics.
+    #[command(flatten)]
+    pub storage: StorageLinkArgs,
     #[command(flatten)]
     pub kafka: KafkaArgs,
     /// Consumer group of webhook delivery, shared by every replica (each event is delivered

@@ -1,6 +1,6 @@
 //! Flags of the provisioning service (`podplane serve` and `podplane provision`).
 
-use super::HttpArgs;
+use super::{HttpArgs, StorageLinkArgs};
 use clap::Args;
 
 /// What the provisioning API gives an agent who asks for a pod, and when it finishes what a
@@ -57,15 +57,7 @@ pub struct ProvisionArgs {
     /// Pooled connections per replica.
     #[arg(long, env = "PODPLANE_DATABASE_MAX_CONNECTIONS", default_value_t = 8)]
     pub database_max_connections: u32,
-    /// Public base URL of the storage the pods live in (default: --base-url, one origin
-    /// with routing by path prefix).
-    #[arg(long, env = "PODPLANE_STORAGE_BASE_URL")]
-    pub storage_base_url: Option<String>,
-    /// Where this service reaches the storage service's internal endpoints (default: the
-    /// storage base URL).
-    #[arg(long, env = "PODPLANE_STORAGE_URL")]
-    pub storage_url: Option<String>,
-    /// Shared secret for the storage service's internal endpoints (the same on both).
-    #[arg(long, env = "PODPLANE_INTERNAL_SECRET", hide_env_values = true)]
-    pub internal_secret: String,
+    /// The storage the pods live in.
+    #[command(flatten)]
+    pub storage: StorageLinkArgs,
 }

@@ -6,8 +6,9 @@ use super::authz;
 use crate::error::{ApiError, ApiResult};
 use crate::pods::{PodUsage, QuotaOrder};
 use crate::AppState;
-use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap};
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use podplane_solid::access::Requester;
 use serde::{Deserialize, Serialize};
@@ -30,44 +31,59 @@ pub struct TopicView {
     pub state: Option<String>,
 }
 
-fn caller_is_trusted(state: &AppState, headers: &HeaderMap) -> bool {
-    let Some(secret) = &state.config.internal_secret else {
-        return false;
-    };
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default();
-    // Compared as digests: the time taken says nothing about the secret.
-    Sha256::digest(given.as_bytes()) == Sha256::digest(secret.as_bytes())
+/// A caller presenting the shared secret. Anyone else finds nothing here (404), as if the
+/// endpoints did not exist.
+pub struct Trusted;
+
+impl FromRequestParts<AppState> for Trusted {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
+        let given = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        let trusted = state.config.internal_secret.as_ref().is_some_and(|secret| {
+            // Compared as digests: the time taken says nothing about the secret.
+            Sha256::digest(given.as_bytes()) == Sha256::digest(secret.as_bytes())
+        });
+        if trusted {
+            Ok(Trusted)
+        } else {
+            Err(ApiError::NotFound("no such resource".into()))
+        }
+    }
+}
+
+/// A request body of JSON shape `T` (`what` names it in the 400 otherwise).
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8], what: &str) -> ApiResult<T> {
+    serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("not {what}: {e}")))
+}
+
+fn json(status: StatusCode, value: &impl Serialize) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        serde_json::to_vec(value).unwrap_or_default(),
+    )
+        .into_response()
 }
 
 /// `POST /.internal/topic-access`.
 pub async fn topic_access(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _: Trusted,
     body: axum::body::Bytes,
-) -> Response {
-    if !caller_is_trusted(&state, &headers) {
-        return ApiError::NotFound("no such resource".into()).into_response();
-    }
-    let q: TopicQuestion = match serde_json::from_slice(&body) {
-        Ok(q) => q,
-        Err(e) => {
-            return ApiError::BadRequest(format!("not a topic question: {e}")).into_response()
-        }
-    };
+) -> ApiResult<Response> {
+    let q: TopicQuestion = parse(&body, "a topic question")?;
     let who = Requester {
         webid: q.webid,
         client_id: q.client_id,
         issuer: q.issuer,
         origin: None,
     };
-    match view(&state, who, &q.path).await {
-        Ok(v) => json(axum::http::StatusCode::OK, &v),
-        Err(e) => e.into_response(),
-    }
+    Ok(json(StatusCode::OK, &view(&state, who, &q.path).await?))
 }
 
 /// What `who` may know about `path`: whether they may read it and, if so, its current ETag.
@@ -91,89 +107,51 @@ pub async fn view(state: &AppState, who: Requester, path: &str) -> ApiResult<Top
 /// when the same order had been carried out before, 409 when another owner holds the name.
 pub async fn create_pod(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _: Trusted,
     body: axum::body::Bytes,
-) -> Response {
-    if !caller_is_trusted(&state, &headers) {
-        return ApiError::NotFound("no such resource".into()).into_response();
-    }
-    let order: crate::pods::PodOrder = match serde_json::from_slice(&body) {
-        Ok(o) => o,
-        Err(e) => return ApiError::BadRequest(format!("not a pod order: {e}")).into_response(),
+) -> ApiResult<Response> {
+    let order: crate::pods::PodOrder = parse(&body, "a pod order")?;
+    let made = crate::pods::create(state.meta.as_ref(), &state.config.base_url, &order).await?;
+    state.outbox_wake.notify_one();
+    let status = if made.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
     };
-    match crate::pods::create(state.meta.as_ref(), &state.config.base_url, &order).await {
-        Ok(made) => {
-            state.outbox_wake.notify_one();
-            let status = if made.created {
-                axum::http::StatusCode::CREATED
-            } else {
-                axum::http::StatusCode::OK
-            };
-            json(status, &made)
-        }
-        Err(e) => e.into_response(),
-    }
+    Ok(json(status, &made))
 }
 
 /// `GET /.internal/pods`: every pod with its usage, by name.
-pub async fn pods(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if !caller_is_trusted(&state, &headers) {
-        return ApiError::NotFound("no such resource".into()).into_response();
-    }
-    match state.meta.list_pods().await {
-        Ok(pods) => {
-            let default = state.config.default_quota_bytes;
-            let all: Vec<PodUsage> = pods.iter().map(|p| PodUsage::of(p, default)).collect();
-            json(axum::http::StatusCode::OK, &all)
-        }
-        Err(e) => ApiError::from(e).into_response(),
-    }
+pub async fn pods(State(state): State<AppState>, _: Trusted) -> ApiResult<Response> {
+    let default = state.config.default_quota_bytes;
+    let pods = state.meta.list_pods().await?;
+    let all: Vec<PodUsage> = pods.iter().map(|p| PodUsage::of(p, default)).collect();
+    Ok(json(StatusCode::OK, &all))
 }
 
 /// `GET /.internal/pods/{name}`: one pod's usage.
 pub async fn pod(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    if !caller_is_trusted(&state, &headers) {
-        return ApiError::NotFound("no such resource".into()).into_response();
-    }
-    match state.meta.get_pod(&name).await {
-        Ok(Some(pod)) => json(
-            axum::http::StatusCode::OK,
-            &PodUsage::of(&pod, state.config.default_quota_bytes),
-        ),
-        Ok(None) => ApiError::NotFound(format!("no pod named {name}")).into_response(),
-        Err(e) => ApiError::from(e).into_response(),
-    }
+    _: Trusted,
+) -> ApiResult<Response> {
+    let pod = state
+        .meta
+        .get_pod(&name)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no pod named {name}")))?;
+    let usage = PodUsage::of(&pod, state.config.default_quota_bytes);
+    Ok(json(StatusCode::OK, &usage))
 }
 
 /// `PUT /.internal/pods/{name}/quota`: sets (or, with `null`, clears) a pod's own quota.
 pub async fn set_quota(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    headers: HeaderMap,
+    _: Trusted,
     body: axum::body::Bytes,
-) -> Response {
-    if !caller_is_trusted(&state, &headers) {
-        return ApiError::NotFound("no such resource".into()).into_response();
-    }
-    let order: QuotaOrder = match serde_json::from_slice(&body) {
-        Ok(o) => o,
-        Err(e) => return ApiError::BadRequest(format!("not a quota: {e}")).into_response(),
-    };
-    match state.meta.set_quota(&name, order.bytes).await {
-        Ok(()) => axum::http::StatusCode::NO_CONTENT.into_response(),
-        Err(e) => ApiError::from(e).into_response(),
-    }
-}
-
-fn json(status: axum::http::StatusCode, value: &impl Serialize) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json")],
-        serde_json::to_vec(value).unwrap_or_default(),
-    )
-        .into_response()
+) -> ApiResult<Response> {
+    let order: QuotaOrder = parse(&body, "a quota")?;
+    state.meta.set_quota(&name, order.bytes).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
