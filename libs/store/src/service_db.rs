@@ -27,3 +27,18 @@ pub async fn open(
     migrations.run(&pool).await?;
     Ok(pool)
 }
+
+/// Records a DPoP proof id until `expires_at`, in the service database's `proof_ids` table
+/// (every service that verifies proofs across replicas has one); `false` when it was already
+/// recorded, i.e. the proof is a replay (RFC 9449 §11.1).
+pub async fn first_use(pool: &AnyPool, key: &str, expires_at: i64) -> Result<bool, sqlx::Error> {
+    let inserted = sqlx::query(
+        "INSERT INTO proof_ids (id, expires_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(key)
+    .bind(expires_at)
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok(inserted == 1)
+}

@@ -158,3 +158,13 @@ where
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }
+
+/// What every service's routes answer at their edge: CORS (preflights included) and a problem
+/// for a method a route does not take.
+pub fn edge<S: Clone + Send + Sync + 'static>(routes: axum::Router<S>) -> axum::Router<S> {
+    routes
+        .method_not_allowed_fallback(|| async {
+            problem(StatusCode::METHOD_NOT_ALLOWED, "method not allowed here")
+        })
+        .layer(axum::middleware::from_fn(cors::cors))
+}

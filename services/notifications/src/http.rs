@@ -30,7 +30,7 @@ const MAX_BODY: usize = 64 * 1024;
 const GATEWAY_SUBPROTOCOL: &str = "solid-0.2";
 
 pub fn router(state: State) -> Router {
-    Router::new()
+    let routes = Router::new()
         .route(
             "/.notifications/WebSocketChannel2023/",
             get(describe_websocket).post(subscribe_websocket),
@@ -51,12 +51,8 @@ pub fn router(state: State) -> Router {
         )
         .route("/.notifications/gateway", post(gateway))
         .route("/.notifications/gateway/subscribe", post(gateway_subscribe))
-        .route("/.notifications/jwks", get(jwks))
-        .method_not_allowed_fallback(|| async {
-            podplane_telemetry::problem(StatusCode::METHOD_NOT_ALLOWED, "method not allowed here")
-        })
-        .layer(axum::middleware::from_fn(podplane_telemetry::cors::cors))
-        .with_state(state)
+        .route("/.notifications/jwks", get(jwks));
+    podplane_telemetry::edge(routes).with_state(state)
 }
 
 /// The service on its own (`podplane notifications`): its routes plus health, metrics and

@@ -373,15 +373,8 @@ impl podplane_auth::ReplayCache for ChannelStore {
         key: &str,
         expires_at: i64,
     ) -> Result<bool, podplane_auth::AuthError> {
-        let inserted = sqlx::query(
-            "INSERT INTO proof_ids (id, expires_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(key)
-        .bind(expires_at)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| podplane_auth::AuthError::Unavailable(e.to_string()))?
-        .rows_affected();
-        Ok(inserted == 1)
+        podplane_store::service_db::first_use(&self.pool, key, expires_at)
+            .await
+            .map_err(|e| podplane_auth::AuthError::Unavailable(e.to_string()))
     }
 }

@@ -19,7 +19,7 @@ use axum::Router;
 use podplane_auth::AuthError;
 
 pub fn router(state: State) -> Router {
-    Router::new()
+    let routes = Router::new()
         .route("/.provision/", post(provision))
         .route("/.provision/list", get(list))
         .route("/.provision/pods", get(all_pods))
@@ -27,12 +27,8 @@ pub fn router(state: State) -> Router {
         .route(
             "/.provision/pods/{name}/quota",
             axum::routing::put(set_quota),
-        )
-        .method_not_allowed_fallback(|| async {
-            podplane_telemetry::problem(StatusCode::METHOD_NOT_ALLOWED, "method not allowed here")
-        })
-        .layer(axum::middleware::from_fn(podplane_telemetry::cors::cors))
-        .with_state(state)
+        );
+    podplane_telemetry::edge(routes).with_state(state)
 }
 
 /// The service on its own (`podplane provision`): its routes plus health, metrics and request
