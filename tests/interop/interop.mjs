@@ -25,7 +25,7 @@ import { promisify } from 'node:util';
 import { Session } from '@inrupt/solid-client-authn-node';
 import {
   FetchError, buildThing, createSolidDataset, createThing, fromRdfJsDataset,
-  getContainedResourceUrlAll, getFile, getIri, getLinkedResourceUrlAll, getResourceInfo,
+  getContainedResourceUrlAll, getFile, getIri, getIriAll, getLinkedResourceUrlAll, getResourceInfo,
   getSolidDataset, getStringNoLocale, getThing, getThingAll, getWellKnownSolid, overwriteFile,
   saveSolidDatasetAt, setThing, toRdfJsDataset, universalAccess,
 } from '@inrupt/solid-client';
@@ -33,6 +33,7 @@ import { WebsocketNotification } from '@inrupt/solid-client-notifications';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const SCHEMA_NAME = 'https://schema.org/name';
+const ACP_ACCESS_CONTROL = 'http://www.w3.org/ns/solid/acp#accessControl';
 const t0 = Date.now();
 const log = (...a) => console.log(`# [${((Date.now() - t0) / 1000).toFixed(1)}s]`, ...a);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -369,6 +370,16 @@ try {
       return [got === text, `got ${JSON.stringify(got)}`];
     });
     if (access === 'acp') {
+      // Inrupt's e2e test for acp_ess_2: a resource just made in a new container shows, in its
+      // ACR's own node, exactly one acp:accessControl (the one the pod root gives members).
+      await check(`${tag} a new resource's ACR names exactly one access control, as on ESS`, async () => {
+        const fresh = `${pod}interop/fresh-${t0.toString(36)}/new.txt`;
+        await overwriteFile(fresh, new Blob(['new']), { contentType: 'text/plain', ...asAlice });
+        const acrUrl = getLinkedResourceUrlAll(await getResourceInfo(fresh, asAlice)).acl?.[0];
+        const acr = await getSolidDataset(acrUrl, asAlice);
+        const controls = getIriAll(getThing(acr, acrUrl), ACP_ACCESS_CONTROL);
+        return [controls.length === 1 && controls[0].startsWith(pod), `access controls: ${JSON.stringify(controls)}`];
+      });
       // As Inrupt's own e2e test does after universalAccess wrote an ACR: read it, rebuild it as
       // a new dataset and save it (a PUT with If-None-Match: *, which ESS accepts on an ACR).
       await check(`${tag} the ACR universalAccess wrote can be rebuilt and saved again`, async () => {

@@ -400,3 +400,103 @@ async fn ess_conditional_writes_to_an_acr_agree_with_what_get_shows() {
         .expect("PUT");
     assert_eq!(plain.status(), 412);
 }
+
+/// ESS, as Inrupt's `acp_ess_2` reads it: a resource's ACR shows, as its own, the access
+/// controls its ancestors give their members (a container's also as member access
+/// controls); they are shown, not stored, so a change at the root shows at once, and a
+/// client that saves back what it read stores only its own part.
+#[tokio::test]
+async fn ess_an_acr_shows_the_access_controls_its_ancestors_give_members() {
+    let (root, doc, _) = setup().await;
+    let shown = |url: String| async move {
+        let res = as_agent(Some(owner()), Method::GET, &url, None).await;
+        assert_eq!(res.status(), 200, "{url}");
+        let etag = header(&res, "etag");
+        (ntriples(&text(res).await, &url), etag)
+    };
+    let links = |triples: &[String], acr: &str, predicate: &str| -> Vec<String> {
+        let prefix = format!("<{acr}> <http://www.w3.org/ns/solid/acp#{predicate}> ");
+        let mut found: Vec<String> = triples
+            .iter()
+            .filter_map(|t| t.strip_prefix(&prefix))
+            .map(|o| o.trim_end_matches(" .").to_owned())
+            .collect();
+        found.sort();
+        found
+    };
+    let owner_access = format!("<{root}.acl#owner-access>");
+    let doc_acr = format!("{doc}.acl");
+    let (triples, first_tag) = shown(doc_acr.clone()).await;
+    assert_eq!(
+        links(&triples, &doc_acr, "accessControl"),
+        [owner_access.as_str()]
+    );
+    assert!(links(&triples, &doc_acr, "memberAccessControl").is_empty());
+    let c_acr = format!("{root}c/.acl");
+    let (triples, _) = shown(c_acr.clone()).await;
+    assert_eq!(
+        links(&triples, &c_acr, "accessControl"),
+        [owner_access.as_str()]
+    );
+    assert_eq!(
+        links(&triples, &c_acr, "memberAccessControl"),
+        [owner_access.as_str()]
+    );
+
+    // Saved back as read (with a control of its own added): only its own part is stored.
+    let body = format!(
+        "{PREFIXES}<> acp:resource <{doc}>; acp:accessControl <{root}.acl#owner-access>, <#mine>.\n\
+         <#mine> acp:apply <#p>.\n<#p> acp:allow acl:Read; acp:anyOf <#m>.\n<#m> acp:agent <{}>.\n",
+        bob().webid
+    );
+    let saved = status_as(Some(owner()), Method::PUT, &doc_acr, Some(&body)).await;
+    assert!(saved == 201 || saved == 204, "{saved}");
+    // The root now gives members another access control instead: the document shows that
+    // one, so the old link was never stored in it.
+    let root_acr = format!(
+        "{PREFIXES}<> acp:resource <{root}>; acp:accessControl <#next>; acp:memberAccessControl <#next>.\n\
+         <#next> acp:apply <#p>; acp:access <#p>.\n<#p> acp:allow acl:Read, acl:Write, acl:Control; acp:anyOf <#m>.\n\
+         <#m> acp:agent <{}>.\n",
+        owner().webid
+    );
+    let s = status_as(
+        Some(owner()),
+        Method::PUT,
+        &format!("{root}.acl"),
+        Some(&root_acr),
+    )
+    .await;
+    assert_eq!(s, 204);
+    let (triples, tag) = shown(doc_acr.clone()).await;
+    let mine = format!("<{doc_acr}#mine>");
+    let next = format!("<{root}.acl#next>");
+    let mut expected = vec![mine, next];
+    expected.sort();
+    assert_eq!(links(&triples, &doc_acr, "accessControl"), expected);
+    assert_ne!(tag, first_tag, "what is shown changed, so did its tag");
+    // What applies is unchanged by the view: the owner through #next, bob through #mine.
+    assert_eq!(status_as(Some(owner()), Method::GET, &doc, None).await, 200);
+    assert_eq!(status_as(Some(&bob()), Method::GET, &doc, None).await, 200);
+    assert_eq!(
+        status_as(Some(&bob()), Method::PUT, &doc, Some("<#x> <#y> <#z>.")).await,
+        403
+    );
+    // A patch that names a shown link works, and If-Match takes the tag GET shows.
+    let patch = format!(
+        "DELETE DATA {{ <{doc_acr}> <http://www.w3.org/ns/solid/acp#accessControl> <{root}.acl#next> }}"
+    );
+    let res = owner()
+        .request(&client(), Method::PATCH, &doc_acr)
+        .header("content-type", "application/sparql-update")
+        .header("if-match", tag)
+        .body(patch)
+        .send()
+        .await
+        .expect("PATCH");
+    assert_eq!(res.status(), 204);
+    let (triples, _) = shown(doc_acr.clone()).await;
+    assert!(
+        links(&triples, &doc_acr, "accessControl").contains(&format!("<{root}.acl#next>")),
+        "an inherited control cannot be removed from a descendant's ACR: it is the root's"
+    );
+}

@@ -70,6 +70,9 @@ pub struct Acr {
     pub acr_access: Vec<Policy>,
     /// Applied to the ACRs of every descendant (`acp:memberAccessControl` / `acp:access`).
     pub member_acr_access: Vec<Policy>,
+    /// The access controls it links with `acp:memberAccessControl` (IRIs), which every
+    /// descendant's ACR shows as its own ([`inherited_links`]).
+    pub member_controls: Vec<String>,
 }
 
 /// What the request presents, beyond the requester.
@@ -105,13 +108,67 @@ impl Acr {
             out.sort_by_key(|p| (p.allow.wac_tokens(), p.deny.wac_tokens()));
             out
         };
+        let mut member_controls: Vec<String> = g
+            .subjects_with(MEMBER_ACCESS_CONTROL, None)
+            .flat_map(|s| g.objects(s, MEMBER_ACCESS_CONTROL).filter_map(Node::iri))
+            .map(str::to_owned)
+            .collect();
+        member_controls.sort();
+        member_controls.dedup();
         Acr {
+            member_controls,
             access_control: policies(ACCESS_CONTROL, APPLY),
             member_access_control: policies(MEMBER_ACCESS_CONTROL, APPLY),
             acr_access: policies(ACCESS_CONTROL, ACCESS),
             member_acr_access: policies(MEMBER_ACCESS_CONTROL, ACCESS),
         }
     }
+}
+
+/// The links ESS shows in a resource's ACR for the access controls its ancestors apply to
+/// their members: each as `acp:accessControl` (it applies to this resource) and, for a
+/// container, `acp:memberAccessControl` (it reaches its members too). Inrupt's `acp_ess_2`
+/// reads a resource's access controls from its ACR alone, so without these a new resource
+/// shows none. They are shown, never stored ([`without_inherited`]): what applies is still
+/// decided from the ancestors' ACRs, so a change there shows everywhere at once.
+pub fn inherited_links(acr: &str, inherited: &[String], container: bool) -> Vec<Triple> {
+    let subject = oxrdf::NamedNode::new_unchecked(acr);
+    let mut links = Vec::new();
+    for control in inherited {
+        let Ok(control) = oxrdf::NamedNode::new(control.as_str()) else {
+            continue;
+        };
+        links.push(Triple::new(
+            subject.clone(),
+            oxrdf::NamedNode::new_unchecked(ACCESS_CONTROL),
+            control.clone(),
+        ));
+        if container {
+            links.push(Triple::new(
+                subject.clone(),
+                oxrdf::NamedNode::new_unchecked(MEMBER_ACCESS_CONTROL),
+                control,
+            ));
+        }
+    }
+    links
+}
+
+/// An ACR as it is stored: without the links [`inherited_links`] shows, which a client that
+/// read the ACR sends back (Inrupt's libraries save the whole document they read).
+pub fn without_inherited(triples: Vec<Triple>, acr: &str, inherited: &[String]) -> Vec<Triple> {
+    triples
+        .into_iter()
+        .filter(|t| {
+            let shown = matches!(&t.subject, oxrdf::NamedOrBlankNode::NamedNode(s) if s.as_str() == acr)
+                && matches!(
+                    t.predicate.as_str(),
+                    ACCESS_CONTROL | MEMBER_ACCESS_CONTROL
+                )
+                && matches!(&t.object, oxrdf::Term::NamedNode(o) if inherited.iter().any(|i| i == o.as_str()));
+            !shown
+        })
+        .collect()
 }
 
 fn policy(g: &Graph, node: &str) -> Policy {
@@ -390,5 +447,38 @@ mod tests {
             ..ctx(&anon)
         };
         assert_eq!(granted(&a.access_control, &with_vc), Modes::READ);
+    }
+
+    #[test]
+    fn member_controls_are_shown_in_descendants_acrs_and_never_stored() {
+        let root = acr("<> acp:accessControl <#own>; acp:memberAccessControl <#members>, <#more>.");
+        let inherited = root.member_controls.clone();
+        assert_eq!(
+            inherited,
+            [format!("{ACR}#members"), format!("{ACR}#more")],
+            "the IRIs, sorted"
+        );
+        let child = "https://pod.example/alice/c/.acl";
+        let doc = inherited_links(child, &inherited, false);
+        assert_eq!(doc.len(), 2, "one acp:accessControl each: {doc:?}");
+        assert!(doc.iter().all(|t| t.predicate.as_str() == ACCESS_CONTROL));
+        let container = inherited_links(child, &inherited, true);
+        assert_eq!(container.len(), 4, "a container's members inherit them too");
+
+        // Sent back with the client's own triples: only the shown links go.
+        let own = Triple::new(
+            oxrdf::NamedNode::new_unchecked(child),
+            oxrdf::NamedNode::new_unchecked(ACCESS_CONTROL),
+            oxrdf::NamedNode::new_unchecked(format!("{child}#mine")),
+        );
+        let elsewhere = Triple::new(
+            oxrdf::NamedNode::new_unchecked(format!("{child}#mine")),
+            oxrdf::NamedNode::new_unchecked(ACCESS_CONTROL),
+            oxrdf::NamedNode::new_unchecked(format!("{ACR}#members")),
+        );
+        let mut sent = container.clone();
+        sent.push(own.clone());
+        sent.push(elsewhere.clone());
+        assert_eq!(without_inherited(sent, child, &inherited), [own, elsewhere]);
     }
 }

@@ -148,6 +148,32 @@ impl AccessControl {
         }))
     }
 
+    /// The access controls `subject`'s ancestors apply to their members
+    /// (`acp:memberAccessControl`), nearest ancestor first, each once; none outside ACP pods.
+    pub async fn inherited_controls(
+        &self,
+        subject: &ResourcePath,
+    ) -> Result<Vec<String>, StoreError> {
+        let Some(g) = self.governing(subject).await? else {
+            return Ok(Vec::new());
+        };
+        let mut controls: Vec<String> = Vec::new();
+        for (s, doc) in &g.docs {
+            let Document::Acp(acr) = doc.as_ref() else {
+                continue;
+            };
+            if s == subject {
+                continue;
+            }
+            for c in &acr.member_controls {
+                if !controls.contains(c) {
+                    controls.push(c.clone());
+                }
+            }
+        }
+        Ok(controls)
+    }
+
     async fn document(
         &self,
         kind: AccessKind,

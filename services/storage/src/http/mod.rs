@@ -5,6 +5,7 @@
 //! call, which checks preconditions and the create-or-replace decision against the row as it
 //! is at commit → response headers from `respond`, access headers from `authz::decorate`.
 
+mod acr_view;
 mod authz;
 mod body;
 mod delete;

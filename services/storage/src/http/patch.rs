@@ -102,12 +102,15 @@ pub async fn patch(state: &AppState, req: ResourceRequest) -> ApiResult<Response
             conditions: conditions.clone(),
             unchanged: Some(current.as_ref().map(|c| c.etag.clone())),
         };
-        let expect = super::write::judged_as_shown(state, &path, current.as_ref(), expect).await?;
+        let expect =
+            super::acr_view::judged_as_shown(state, &path, current.as_ref(), expect).await?;
         // Refuse before evaluating when the answer cannot be yes (the commit checks again).
         expect
             .check(current.as_ref())
             .map_err(|e| grant.explain(state, &path, op, e))?;
+        let shown = super::acr_view::patch_base(state, &path, current.as_ref()).await?;
         let (kind, mut graph) = match &current {
+            _ if shown.is_some() => (Kind::Rdf, shown.into_iter().flatten().collect::<Graph>()),
             Some(r) if r.kind == Kind::Binary => {
                 return Err(SolidError::UnsupportedMediaType(
                     "only RDF documents and containers can be patched".into(),
@@ -139,14 +142,18 @@ pub async fn patch(state: &AppState, req: ResourceRequest) -> ApiResult<Response
         if kind == Kind::Container {
             check_client_triples(&base, &triples)?;
         }
+        let triples = super::acr_view::as_stored(state, &path, triples).await?;
         let staged = stage_rdf(state, kind, &triples).await?;
         match state
             .write(staged.request(&path, expect, grant.actor()))
             .await
         {
             Ok((resource, created)) => {
+                // An ACR's tag is the one GET shows (it covers the inherited links too).
+                let shown = super::acr_view::shown(state, &path, Some(&resource)).await?;
+                let etag = shown.map_or(resource.etag, |acr| acr.etag);
                 let mut h = HeaderMap::new();
-                set(&mut h, header::ETAG, &resource.etag);
+                set(&mut h, header::ETAG, &etag);
                 let status = if created {
                     StatusCode::CREATED
                 } else {

@@ -10,12 +10,10 @@ use axum::http::{header, HeaderMap, HeaderName, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::StreamExt;
-use podplane_solid::access::acp::{ACCESS_CONTROL_RESOURCE, RESOURCE};
-use podplane_solid::access::AccessKind;
 use podplane_solid::conneg::negotiate;
 use podplane_solid::container::{self, describe, Member};
 use podplane_solid::headers::ResourceKind;
-use podplane_solid::path::{Auxiliary, ResourcePath};
+use podplane_solid::path::ResourcePath;
 use podplane_solid::preconditions::{self, if_range_holds, Outcome, Validators};
 use podplane_solid::range::{self, RangeAnswer};
 use podplane_solid::rdf::{self, RdfFormat};
@@ -38,9 +36,9 @@ pub async fn get(state: &AppState, req: ResourceRequest) -> ApiResult<Response> 
         ));
     }
     let stored = grant.take_row(state, path).await?;
-    let found = match stored {
-        Some(res) => Some(res),
-        None => implicit_acr(state, path).await?,
+    let found = match super::acr_view::shown(state, path, stored.as_ref()).await? {
+        Some(acr) => Some(acr),
+        None => stored,
     };
     let Some(res) = found else {
         return missing(state, path).await;
@@ -80,45 +78,6 @@ pub async fn get(state: &AppState, req: ResourceRequest) -> ApiResult<Response> 
             serve_binary(state, &res, headers, h, with_body).await
         }
     }
-}
-
-/// On an ACP pod every resource has an ACR (clients rely on it: a 404 there makes Inrupt's
-/// libraries give up on ACP). Until someone writes one, it is this empty ACR naming its
-/// resource; its policies come from the ancestors' member access controls.
-pub(super) async fn implicit_acr(
-    state: &AppState,
-    path: &ResourcePath,
-) -> ApiResult<Option<Resource>> {
-    let Some((Auxiliary::AccessControl, subject)) = path.auxiliary() else {
-        return Ok(None);
-    };
-    let is_acp = state
-        .access
-        .pod_of(path)
-        .await?
-        .is_some_and(|p| p.access == AccessKind::Acp);
-    if !is_acp {
-        return Ok(None);
-    }
-    let Some(resource) = state.meta.get(subject.as_str()).await? else {
-        return Ok(None);
-    };
-    let body = format!(
-        "<{}> a <{ACCESS_CONTROL_RESOURCE}>;\n    <{RESOURCE}> <{}>.\n",
-        state.iri(path.as_str()),
-        state.iri(subject.as_str())
-    );
-    Ok(Some(Resource {
-        path: path.as_str().to_owned(),
-        kind: Kind::Rdf,
-        content_type: "text/turtle".into(),
-        size: body.len() as u64,
-        content: Content::Inline(body.into_bytes()),
-        // Derived from the resource's tag, so it changes when the resource is replaced.
-        etag: format!("\"acr-{}", resource.etag.trim_start_matches('"')),
-        modified_ms: resource.modified_ms,
-        creator: None,
-    }))
 }
 
 /// 404, or 301 to the other slash form when that one exists (server-uri-redirect-differing).

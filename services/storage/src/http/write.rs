@@ -19,7 +19,6 @@ use futures_util::StreamExt;
 use podplane_solid::access::Operation;
 use podplane_solid::container::check_client_triples;
 use podplane_solid::path::{sanitize_slug, ResourcePath};
-use podplane_solid::preconditions::WriteConditions;
 use podplane_solid::rdf::{self, RdfFormat};
 use podplane_solid::{vocab, SolidError};
 use podplane_store::{Content, Expect, Kind, Resource, StoreError, WriteRequest};
@@ -91,7 +90,7 @@ pub async fn put(state: &AppState, req: ResourceRequest) -> ApiResult<Response> 
     };
     // Refuse before reading the body when the answer cannot be yes (the commit checks again).
     let current = grant.take_row(state, &path).await?;
-    let expect = judged_as_shown(state, &path, current.as_ref(), expect).await?;
+    let expect = super::acr_view::judged_as_shown(state, &path, current.as_ref(), expect).await?;
     expect
         .check(current.as_ref())
         .map_err(|e| grant.explain(state, &path, op, e))?;
@@ -261,43 +260,6 @@ async fn discard_blob(state: &AppState, key: &str) {
     let _ = state.meta.drop_pending_blob(key).await;
 }
 
-/// Conditional writes to an ACP pod's ACR, which exists for GET before anyone writes it
-/// ([`super::read::implicit_acr`]), as ESS has them, the same whether it was written or not:
-/// - `If-None-Match: *` holds. An ACR is never created, only replaced, and Inrupt's client
-///   saves an ACR it rebuilt (`saveSolidDatasetAt` of a new dataset) with that header; ESS
-///   accepts it, so refusing it on a written ACR broke re-saving what `universalAccess` wrote.
-///   This is the one place we set aside RFC 9110 §13.1.2 for an existing representation.
-/// - Other conditions are judged against what GET shows: the implicit ACR's ETag matches
-///   `If-Match` until one is written. The store then only checks that nobody wrote it
-///   meanwhile (else 412: the conditions were judged on a state that is gone).
-pub async fn judged_as_shown(
-    state: &AppState,
-    path: &ResourcePath,
-    current: Option<&Resource>,
-    mut expect: Expect,
-) -> ApiResult<Expect> {
-    if expect.conditions == WriteConditions::default() {
-        return Ok(expect);
-    }
-    let Some(shown) = super::read::implicit_acr(state, path).await? else {
-        return Ok(expect);
-    };
-    if expect.conditions.if_none_match.as_deref().map(str::trim) == Some("*") {
-        expect.conditions.if_none_match = None;
-    }
-    if current.is_some() {
-        return Ok(expect);
-    }
-    if !expect.conditions.hold(Some(shown.validators())) {
-        return Err(ApiError::PreconditionFailed);
-    }
-    Ok(Expect {
-        conditions: WriteConditions::default(),
-        unchanged: Some(None),
-        ..expect
-    })
-}
-
 /// Bodies at least this large are weighed against the pod's quota before they stream.
 const WEIGH_FROM_BYTES: u64 = 1024 * 1024;
 
@@ -391,6 +353,7 @@ pub async fn materialize(
         Incoming::Empty => stage_rdf(state, Kind::Container, &[]).await,
         Incoming::Rdf { bytes, format } => {
             let triples = parse_rdf(state, path, bytes.clone(), *format).await?;
+            let triples = super::acr_view::as_stored(state, path, triples).await?;
             if kind == Kind::Container {
                 check_client_triples(&state.iri(path.as_str()), &triples)?;
             }
