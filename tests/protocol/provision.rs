@@ -5,12 +5,12 @@
 
 use crate::harness::*;
 use reqwest::Method;
-use std::sync::OnceLock;
 
-/// A provisioning server most tests here share (default limit: 10 pods per owner).
-fn provisioning() -> &'static Server {
-    static SERVER: OnceLock<Server> = OnceLock::new();
-    SERVER.get_or_init(|| Server::start_provisioning(&[]))
+/// A provisioning server of the test's own (default limit: 10 pods per owner). Not one shared
+/// by the whole run: in distributed mode it holds database connections, which the suite's
+/// other servers need.
+fn provisioning() -> Server {
+    Server::start_provisioning(&[])
 }
 
 fn endpoint(server: &Server) -> String {
@@ -48,7 +48,7 @@ async fn list(server: &Server, agent: &Agent) -> Vec<String> {
 
 #[tokio::test]
 async fn ess_provisioning_gives_the_caller_a_pod_only_they_can_use() {
-    let server = provisioning();
+    let server = &provisioning();
     let alice = idp().agent("prov-alice");
     let storage = storage_of(provision(server, &alice, None).await).await;
     assert!(
@@ -78,7 +78,7 @@ async fn ess_provisioning_gives_the_caller_a_pod_only_they_can_use() {
 
 #[tokio::test]
 async fn ess_provisioning_lists_only_the_callers_pods() {
-    let server = provisioning();
+    let server = &provisioning();
     let (ann, ben) = (idp().agent("prov-ann"), idp().agent("prov-ben"));
     let first = storage_of(provision(server, &ann, None).await).await;
     let second = storage_of(provision(server, &ann, None).await).await;
@@ -147,7 +147,7 @@ async fn discovery_names_the_provisioning_endpoint_and_the_pod_limit() {
 
 #[tokio::test]
 async fn a_slug_names_the_pod_and_a_taken_name_is_a_409_problem() {
-    let server = provisioning();
+    let server = &provisioning();
     let erin = idp().agent("prov-erin");
     let slug = format!("Erin's Pod {}", std::process::id());
     let storage = storage_of(provision(server, &erin, Some(&slug)).await).await;
@@ -173,7 +173,7 @@ async fn a_slug_names_the_pod_and_a_taken_name_is_a_409_problem() {
 
 #[tokio::test]
 async fn provisioning_refuses_anonymous_forged_and_misdirected_requests_with_problems() {
-    let server = provisioning();
+    let server = &provisioning();
     let anonymous = client().post(endpoint(server)).send().await.expect("POST");
     assert_eq!(
         header(&anonymous, "www-authenticate").split(' ').next(),
@@ -217,7 +217,7 @@ async fn provisioning_refuses_anonymous_forged_and_misdirected_requests_with_pro
 /// for its owner, and its name cannot be provisioned again.
 #[tokio::test]
 async fn pod_create_and_the_provisioning_api_share_one_record() {
-    let server = provisioning();
+    let server = &provisioning();
     let hugo = idp().agent("prov-hugo");
     let made = server.private_pod(&hugo.webid, "acp");
     assert_eq!(list(server, &hugo).await, std::slice::from_ref(&made));

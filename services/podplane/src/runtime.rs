@@ -265,7 +265,14 @@ pub async fn admin_store(target: &AdminTarget) -> anyhow::Result<(Arc<dyn Metada
         Some(url) => url.parse()?,
         None => MetadataUrl::Sqlite(target.data.data_dir.join("metadata.sqlite")),
     };
-    let meta = open_metadata(&url, PgSettings::new(""), &base, true).await?;
+    // A command needs a connection or two, and may run while the servers hold most of the
+    // database's: it waits its turn rather than failing after the servers' 3 s.
+    let pg = PgSettings {
+        max_connections: 2,
+        acquire_timeout: Duration::from_secs(30),
+        ..PgSettings::new("")
+    };
+    let meta = open_metadata(&url, pg, &base, true).await?;
     Ok((meta, base))
 }
 

@@ -260,8 +260,9 @@ async fn discard_blob(state: &AppState, key: &str) {
     let _ = state.meta.drop_pending_blob(key).await;
 }
 
-/// Bodies at least this large are weighed against the pod's quota before they stream.
-const WEIGH_FROM_BYTES: u64 = 1024 * 1024;
+/// Bodies at least this large are weighed against the pod's quota before they stream (one
+/// more read of the pod row; for smaller ones the commit's count answers soon enough).
+const WEIGH_FROM_BYTES: u64 = 256 * 1024;
 
 /// A large upload that cannot fit in the pod's quota is refused before a byte of it is read,
 /// rather than streamed to the blob store only to be refused at commit. (The commit counts
