@@ -60,7 +60,7 @@ impl FromRequestParts<State> for Caller {
         {
             Ok(Some(agent)) => Ok(Caller(agent.webid)),
             Ok(None) => Err(ProvisionError::Unauthenticated(
-                "provisioning a pod needs an authenticated agent: the pod's owner".into(),
+                "this needs an authenticated agent (a DPoP-bound Solid-OIDC token)".into(),
             )),
             Err(AuthError::Unavailable(m)) => Err(ProvisionError::Unavailable(m)),
             Err(AuthError::Ambiguous(m)) => Err(ProvisionError::BadRequest(m)),
