@@ -89,18 +89,27 @@ async fn concurrent_writers_cannot_pass_a_pods_own_quota_together() {
     server.pod_command(&["quota", name_of(&root), "--bytes", &quota]);
     assert_eq!(usage(&server, &root).1, quota);
 
+    // A write that waited too long for the pod's lock is a 503 (nothing stored, retry in a
+    // second): the writers retry it, as the problem's Retry-After says.
     let writes = (0..16).map(|i| {
         let url = format!("{root}w/{i}.bin");
         async move {
-            client()
-                .request(Method::PUT, &url)
-                .header("content-type", "application/octet-stream")
-                .body(vec![7u8; 1_000])
-                .send()
-                .await
-                .expect("PUT")
-                .status()
-                .as_u16()
+            for _ in 0..20 {
+                let status = client()
+                    .request(Method::PUT, &url)
+                    .header("content-type", "application/octet-stream")
+                    .body(vec![7u8; 1_000])
+                    .send()
+                    .await
+                    .expect("PUT")
+                    .status()
+                    .as_u16();
+                if status != 503 {
+                    return status;
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+            503
         }
     });
     let mut statuses = futures_util::future::join_all(writes).await;
