@@ -85,17 +85,15 @@ async fn count_usage(
         return Ok(());
     }
     let (used, own) = tx.add_usage(pod, delta).await?;
-    let quota = own.map(|q| u64::try_from(q).unwrap_or(0)).or(default_quota);
-    match quota {
-        Some(quota) if delta > 0 && u64::try_from(used).unwrap_or(0) > quota => {
-            Err(StoreError::QuotaExceeded {
-                quota,
-                used: u64::try_from(used - delta).unwrap_or(0),
-                adding: delta.unsigned_abs(),
-            })
-        }
-        _ => Ok(()),
+    if delta < 0 {
+        return Ok(());
     }
+    let before = u64::try_from(used - delta).unwrap_or(0);
+    check_room(
+        before,
+        delta.unsigned_abs(),
+        effective_quota(own, default_quota),
+    )
 }
 
 pub(crate) fn new_etag() -> String {

@@ -32,8 +32,9 @@ pub use cache::CachedMetadataStore;
 pub use error::StoreError;
 pub use gc::collect_garbage;
 pub use meta::{
-    AccessKind, Allowed, ChildRow, Content, DeleteRequest, Expect, Kind, MetadataStore, NewPod,
-    OutboxBacklog, OutboxBatch, Pod, PoolStats, Resource, WriteRequest, BACKLOG_COUNT_CAP,
+    check_room, effective_quota, AccessKind, Allowed, ChildRow, Content, DeleteRequest, Expect,
+    Kind, MetadataStore, NewPod, OutboxBacklog, OutboxBatch, Pod, PoolStats, Resource,
+    WriteRequest, BACKLOG_COUNT_CAP,
 };
 pub use outbox::{relay_batch, run_relay};
 pub use pg::{PgMetadataStore, PgSettings};

@@ -89,6 +89,26 @@ pub struct Pod {
     pub quota_bytes: Option<i64>,
 }
 
+/// The quota that applies to a pod: its own (`own`, as stored), else the server's default;
+/// `None`: unlimited.
+pub fn effective_quota(own: Option<i64>, default: Option<u64>) -> Option<u64> {
+    own.map(|q| u64::try_from(q).unwrap_or(0)).or(default)
+}
+
+/// Whether `adding` bytes fit beside the `used` ones under `quota`; the refusal names the
+/// figures. The one rule both the commit's count and the early refusal of a large upload
+/// apply.
+pub fn check_room(used: u64, adding: u64, quota: Option<u64>) -> Result<(), StoreError> {
+    match quota {
+        Some(quota) if used.saturating_add(adding) > quota => Err(StoreError::QuotaExceeded {
+            quota,
+            used,
+            adding,
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// A quota as stored (the database's integers are signed; no quota is that large).
 pub(crate) fn quota_column(bytes: u64) -> i64 {
     i64::try_from(bytes).unwrap_or(i64::MAX)

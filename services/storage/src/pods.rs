@@ -46,14 +46,13 @@ pub struct PodUsage {
 
 impl PodUsage {
     pub fn of(pod: &podplane_store::Pod, default_quota: Option<u64>) -> Self {
-        let own = pod.quota_bytes.map(|q| u64::try_from(q).unwrap_or(0));
         Self {
             name: pod.name.clone(),
             owner: pod.owner.clone(),
             access: pod.access.as_str().to_owned(),
             used_bytes: u64::try_from(pod.used_bytes).unwrap_or(0),
-            quota_bytes: own.or(default_quota),
-            own_quota: own.is_some(),
+            quota_bytes: podplane_store::effective_quota(pod.quota_bytes, default_quota),
+            own_quota: pod.quota_bytes.is_some(),
         }
     }
 }

@@ -21,7 +21,9 @@ use podplane_solid::container::check_client_triples;
 use podplane_solid::path::{sanitize_slug, ResourcePath};
 use podplane_solid::rdf::{self, RdfFormat};
 use podplane_solid::{vocab, SolidError};
-use podplane_store::{Content, Expect, Kind, Resource, StoreError, WriteRequest};
+use podplane_store::{
+    check_room, effective_quota, Content, Expect, Kind, Resource, StoreError, WriteRequest,
+};
 
 /// Content ready to be committed.
 pub struct Staged {
@@ -282,20 +284,9 @@ async fn refuse_what_cannot_fit(
     let Some(pod) = state.meta.get_pod(pod).await? else {
         return Ok(());
     };
-    let quota = match pod.quota_bytes {
-        Some(own) => Some(u64::try_from(own).unwrap_or(0)),
-        None => state.config.default_quota_bytes,
-    };
+    let quota = effective_quota(pod.quota_bytes, state.config.default_quota_bytes);
     let used = u64::try_from(pod.used_bytes).unwrap_or(0);
-    match quota {
-        Some(quota) if used.saturating_add(length) > quota => Err(StoreError::QuotaExceeded {
-            quota,
-            used,
-            adding: length,
-        }
-        .into()),
-        _ => Ok(()),
-    }
+    Ok(check_room(used, length, quota)?)
 }
 
 /// Reads the body: RDF into memory (bounded), other content to a new blob (streamed).
