@@ -132,6 +132,12 @@ async fn owners_see_their_pods_usage_and_administrators_set_quotas() {
         )
         .await;
     }
+    let huge = format!("{{\"bytes\": 1{}}}", " ".repeat(64 * 1024));
+    assert_problem(
+        call(Some(&admin), Method::PUT, &quota, Some(&huge)).await,
+        413,
+    )
+    .await;
     let unknown_quota = format!("{unknown}/quota");
     assert_problem(
         call(

@@ -11,6 +11,8 @@ pub enum ProvisionError {
     Solid(#[from] SolidError),
     #[error("{0}")]
     BadRequest(String),
+    #[error("{0}")]
+    TooLarge(String),
     /// No (valid) credentials: 401 with a DPoP challenge.
     #[error("{0}")]
     Unauthenticated(String),
@@ -44,6 +46,7 @@ impl ProvisionError {
     fn status(&self) -> StatusCode {
         match self {
             ProvisionError::Solid(_) | ProvisionError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ProvisionError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ProvisionError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             ProvisionError::LimitReached(_) | ProvisionError::Forbidden(_) => StatusCode::FORBIDDEN,
             ProvisionError::NameTaken(_) => StatusCode::CONFLICT,

@@ -190,13 +190,21 @@ struct Quota {
     bytes: Option<u64>,
 }
 
+/// Largest quota body: `{"bytes": …}` is a few dozen bytes.
+const MAX_QUOTA_BODY: usize = 4096;
+
 /// `PUT /.provision/pods/{name}/quota` (administrators): 204.
 async fn set_quota(
     AxumState(state): AxumState<State>,
     Path(name): Path<String>,
     _: Admin,
-    body: axum::body::Bytes,
+    body: axum::body::Body,
 ) -> ProvisionResult<Response> {
+    let body = axum::body::to_bytes(body, MAX_QUOTA_BODY)
+        .await
+        .map_err(|_| {
+            ProvisionError::TooLarge(format!("a quota body is at most {MAX_QUOTA_BODY} bytes"))
+        })?;
     let quota: Quota = serde_json::from_slice(&body).map_err(|e| {
         ProvisionError::BadRequest(format!(
             "a quota is {{\"bytes\": <bytes, or null for the default>}}: {e}"
