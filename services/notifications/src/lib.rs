@@ -21,6 +21,8 @@ pub mod workers;
 pub use access::{StorageHttp, TopicAccess, TopicView};
 pub use error::NotifyError;
 pub use http::{router, standalone_router};
+/// Milliseconds since the Unix epoch (the one clock every service's rows use).
+pub use podplane_store::now_ms;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -114,11 +116,4 @@ impl State {
             signer,
         }))
     }
-}
-
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }

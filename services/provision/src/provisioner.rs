@@ -16,6 +16,7 @@ use crate::error::{ProvisionError, ProvisionResult};
 use crate::storage::{Made, PodOrder, PodStorage, PodUsage};
 use crate::store::{PodRecord, PodState, ProvisionStore};
 use podplane_solid::access::AccessKind;
+use podplane_store::now_ms;
 use std::sync::Arc;
 
 /// What is asked for.
@@ -181,11 +182,4 @@ fn check_owner(owner: &str) -> ProvisionResult<()> {
 /// A fresh pod name: a random UUID, as ESS names its pods.
 fn mint_name() -> String {
     uuid::Uuid::new_v4().to_string()
-}
-
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }

@@ -1,6 +1,7 @@
 //! Background work of the provisioning service.
 
-use crate::provisioner::{now_ms, Provisioner};
+use crate::provisioner::Provisioner;
+use podplane_store::now_ms;
 use std::time::Duration;
 use tokio::sync::watch;
 
