@@ -1,4 +1,4 @@
-//! podplane events: what happened to resources, as JSON, and the buses that carry it.
+//! podplane events: what happened to resources and pods, as JSON, and the buses that carry it.
 //!
 //! This crate owns the event types (the wire format other services consume) and the
 //! [`EventBus`] abstraction with its two implementations: in-process (embedded mode) and Kafka
@@ -17,4 +17,6 @@ pub use context::MSK_IAM_TOKENS;
 pub use kafka::{consume, ensure_topics, tail, KafkaBus, TailPositions};
 pub use kafka_config::{KafkaConfig, KafkaConfigError, Sasl, SecurityProtocol, Tls};
 pub use lag::CONSUMER_LAG;
-pub use types::{Envelope, ResourceEvent, ResourceEventKind, RESOURCE_TOPIC};
+pub use types::{
+    Envelope, PodEvent, PodEventKind, ResourceEvent, ResourceEventKind, POD_TOPIC, RESOURCE_TOPIC,
+};

@@ -60,6 +60,16 @@ impl CachedMetadataStore {
     }
 }
 
+impl CachedMetadataStore {
+    /// After a change to rows the cache cannot name one by one.
+    fn forget_all(&self) {
+        if let Ok(mut e) = self.epoch.lock() {
+            *e += 1;
+        }
+        self.rows.invalidate_all();
+    }
+}
+
 /// Whether a missing row may be remembered as missing: not a pod root, its slash twin or its
 /// access control resource, which the pod CLI creates from another process.
 fn miss_is_cacheable(path: &str) -> bool {
@@ -158,6 +168,26 @@ impl MetadataStore for CachedMetadataStore {
     }
     async fn set_quota(&self, name: &str, quota: Option<u64>) -> Result<(), StoreError> {
         self.inner.set_quota(name, quota).await
+    }
+    async fn delete_pod(&self, name: &str, actor: Option<&str>) -> Result<PodDeletion, StoreError> {
+        let result = self.inner.delete_pod(name, actor).await;
+        self.changed([format!("/{name}/")]);
+        result
+    }
+    async fn deleted_pods(&self) -> Result<Vec<String>, StoreError> {
+        self.inner.deleted_pods().await
+    }
+    async fn purge_rows(&self, name: &str, limit: u32) -> Result<PurgedRows, StoreError> {
+        let result = self.inner.purge_rows(name, limit).await;
+        // The pod's rows are unreachable (its root is gone), but a pod made later under the
+        // same name must not find them: forget everything, a pod deletion is rare.
+        self.forget_all();
+        result
+    }
+    async fn finish_purge(&self, name: &str) -> Result<bool, StoreError> {
+        let result = self.inner.finish_purge(name).await;
+        self.forget_all();
+        result
     }
     async fn register_pending_blob(&self, key: &str) -> Result<(), StoreError> {
         self.inner.register_pending_blob(key).await

@@ -69,6 +69,19 @@ pub(crate) trait WriteTx: Send {
     async fn insert_pod(&mut self, pod: &Pod) -> Result<(), StoreError>;
     /// Adds `delta` to the pod's used bytes; answers the new figure and the pod's own quota.
     async fn add_usage(&mut self, pod: &str, delta: i64) -> Result<(i64, Option<i64>), StoreError>;
+    /// `None`: no such pod; `Some(None)`: live; `Some(Some(ms))`: deleted at `ms`.
+    async fn pod_deleted(&mut self, pod: &str) -> Result<Option<Option<i64>>, StoreError>;
+    async fn tombstone_pod(&mut self, pod: &str, now: i64) -> Result<(), StoreError>;
+    /// Deletes up to `limit` rows whose paths lie in `[from, to)`; answers their blob keys.
+    async fn take_rows(
+        &mut self,
+        from: &str,
+        to: &str,
+        limit: u32,
+    ) -> Result<Vec<Option<String>>, StoreError>;
+    /// Whether any row's path lies in `[from, to)`.
+    async fn has_rows(&mut self, from: &str, to: &str) -> Result<bool, StoreError>;
+    async fn remove_pod(&mut self, pod: &str) -> Result<(), StoreError>;
 }
 
 /// Counts `delta` bytes against the pod, in the write's transaction (so under the pod's
@@ -380,6 +393,13 @@ pub(crate) async fn create_pod(
     base_url: &str,
     spec: &PodSpec,
 ) -> Result<Pod, StoreError> {
+    if tx.pod_deleted(&spec.name).await?.is_some() {
+        // A live pod's root would be found below too; this is a deleted one, still purging.
+        return Err(StoreError::Conflict(format!(
+            "pod {} exists or is still being deleted",
+            spec.name
+        )));
+    }
     let pod = NewPod {
         name: &spec.name,
         owner: spec.owner.as_deref(),

@@ -19,6 +19,8 @@ mod meta;
 mod outbox;
 mod pg;
 mod pg_reads;
+mod pod_deletion;
+mod purge;
 mod rows;
 mod s3;
 pub mod service_db;
@@ -33,11 +35,12 @@ pub use error::StoreError;
 pub use gc::collect_garbage;
 pub use meta::{
     check_room, effective_quota, AccessKind, Allowed, ChildRow, Content, DeleteRequest, Expect,
-    Kind, MetadataStore, NewPod, OutboxBacklog, OutboxBatch, Pod, PoolStats, Resource,
-    WriteRequest, BACKLOG_COUNT_CAP,
+    Kind, MetadataStore, NewPod, OutboxBacklog, OutboxBatch, Pod, PodDeletion, PoolStats,
+    PurgedRows, Resource, WriteRequest, BACKLOG_COUNT_CAP,
 };
 pub use outbox::{relay_batch, run_relay};
 pub use pg::{PgMetadataStore, PgSettings};
+pub use purge::{purge_deleted_pods, purge_pod};
 pub use s3::{S3BlobStore, S3Settings};
 pub use sqlite::SqliteMetadataStore;
 

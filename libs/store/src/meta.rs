@@ -1,6 +1,7 @@
 //! The metadata model: resource rows, pods, and the operations that change them atomically.
 
 use crate::error::StoreError;
+pub use crate::pod_deletion::{PodDeletion, PurgedRows};
 use podplane_events::Envelope;
 pub use podplane_solid::access::AccessKind;
 
@@ -261,6 +262,18 @@ pub trait MetadataStore: Send + Sync + 'static {
     async fn list_pods(&self) -> Result<Vec<Pod>, StoreError>;
     /// Gives pod `name` a quota of its own (`None`: back to the server's default).
     async fn set_quota(&self, name: &str, quota: Option<u64>) -> Result<(), StoreError>;
+
+    /// Deletes pod `name` for clients at once (see `pod_deletion`): its name stays taken until
+    /// [`MetadataStore::finish_purge`]. `actor`: who asked, for the `pod-deleted` event.
+    async fn delete_pod(&self, name: &str, actor: Option<&str>) -> Result<PodDeletion, StoreError>;
+    /// Pods deleted whose purge has not finished, oldest deletion first.
+    async fn deleted_pods(&self) -> Result<Vec<String>, StoreError>;
+    /// Removes up to `limit` rows of deleted pod `name` in one transaction; their blobs become
+    /// garbage due at once. Refused for a pod that is not deleted.
+    async fn purge_rows(&self, name: &str, limit: u32) -> Result<PurgedRows, StoreError>;
+    /// When no row of deleted pod `name` is left: removes the pod and queues `pod-purged`, in
+    /// one transaction, and answers `true` (also when it was done before).
+    async fn finish_purge(&self, name: &str) -> Result<bool, StoreError>;
 
     /// Records a blob key before its upload starts, so a crash mid-upload leaves a known
     /// orphan that garbage collection can remove.

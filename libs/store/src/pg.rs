@@ -8,6 +8,7 @@
 use crate::engine::{self, NewRow, PodSpec, WriteTx};
 use crate::error::StoreError;
 use crate::meta::*;
+use crate::pod_deletion;
 use crate::{detached, now_ms};
 use podplane_events::Envelope;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -223,6 +224,55 @@ impl WriteTx for PgTx {
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("no pod named {pod}")))
     }
+
+    async fn pod_deleted(&mut self, pod: &str) -> Result<Option<Option<i64>>, StoreError> {
+        let row: Option<(Option<i64>,)> = sqlx::query_as(sql!("pod_deleted"))
+            .bind(pod)
+            .fetch_optional(&mut *self.0)
+            .await?;
+        Ok(row.map(|(deleted,)| deleted))
+    }
+
+    async fn tombstone_pod(&mut self, pod: &str, now: i64) -> Result<(), StoreError> {
+        sqlx::query(sql!("tombstone_pod"))
+            .bind(pod)
+            .bind(now)
+            .execute(&mut *self.0)
+            .await?;
+        Ok(())
+    }
+
+    async fn take_rows(
+        &mut self,
+        from: &str,
+        to: &str,
+        limit: u32,
+    ) -> Result<Vec<Option<String>>, StoreError> {
+        let keys: Vec<(Option<String>,)> = sqlx::query_as(sql!("take_rows"))
+            .bind(from)
+            .bind(to)
+            .bind(i64::from(limit))
+            .fetch_all(&mut *self.0)
+            .await?;
+        Ok(keys.into_iter().map(|(k,)| k).collect())
+    }
+
+    async fn has_rows(&mut self, from: &str, to: &str) -> Result<bool, StoreError> {
+        let row = sqlx::query(sql!("has_rows"))
+            .bind(from)
+            .bind(to)
+            .fetch_optional(&mut *self.0)
+            .await?;
+        Ok(row.is_some())
+    }
+
+    async fn remove_pod(&mut self, pod: &str) -> Result<(), StoreError> {
+        sqlx::query(sql!("remove_pod"))
+            .bind(pod)
+            .execute(&mut *self.0)
+            .await?;
+        Ok(())
+    }
 }
 
 #[async_trait::async_trait]
@@ -297,6 +347,47 @@ impl MetadataStore for PgMetadataStore {
             0 => Err(StoreError::NotFound(format!("no pod named {name}"))),
             _ => Ok(()),
         }
+    }
+
+    async fn delete_pod(&self, name: &str, actor: Option<&str>) -> Result<PodDeletion, StoreError> {
+        let (this, name, actor) = (self.clone(), name.to_owned(), actor.map(str::to_owned));
+        detached(async move {
+            let mut tx = this.begin(&name).await?;
+            let done =
+                pod_deletion::delete_pod(&mut tx, &this.base_url, &name, actor.as_deref()).await?;
+            tx.0.commit().await?;
+            Ok(done)
+        })
+        .await
+    }
+
+    async fn deleted_pods(&self) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<(String,)> = sqlx::query_as(sql!("deleted_pods"))
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().map(|(name,)| name).collect())
+    }
+
+    async fn purge_rows(&self, name: &str, limit: u32) -> Result<PurgedRows, StoreError> {
+        let (this, name) = (self.clone(), name.to_owned());
+        detached(async move {
+            let mut tx = this.begin(&name).await?;
+            let done = pod_deletion::purge_rows(&mut tx, &name, limit).await?;
+            tx.0.commit().await?;
+            Ok(done)
+        })
+        .await
+    }
+
+    async fn finish_purge(&self, name: &str) -> Result<bool, StoreError> {
+        let (this, name) = (self.clone(), name.to_owned());
+        detached(async move {
+            let mut tx = this.begin(&name).await?;
+            let done = pod_deletion::finish_purge(&mut tx, &this.base_url, &name).await?;
+            tx.0.commit().await?;
+            Ok(done)
+        })
+        .await
     }
 
     async fn register_pending_blob(&self, key: &str) -> Result<(), StoreError> {

@@ -10,6 +10,7 @@ use crate::engine::{self, NewRow, PodSpec, WriteTx};
 use crate::error::StoreError;
 use crate::meta::*;
 use crate::now_ms;
+use crate::pod_deletion;
 use crate::sqlite_group::{now, Writer};
 use podplane_events::Envelope;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -200,6 +201,44 @@ impl WriteTx for SqliteTx<'_> {
             .optional()?
             .ok_or_else(|| StoreError::NotFound(format!("no pod named {pod}")))
     }
+
+    async fn pod_deleted(&mut self, pod: &str) -> Result<Option<Option<i64>>, StoreError> {
+        Ok(self
+            .0
+            .prepare_cached(sql!("pod_deleted"))?
+            .query_row([pod], |row| row.get(0))
+            .optional()?)
+    }
+
+    async fn tombstone_pod(&mut self, pod: &str, now: i64) -> Result<(), StoreError> {
+        self.execute(sql!("tombstone_pod"), params![pod, now])?;
+        Ok(())
+    }
+
+    async fn take_rows(
+        &mut self,
+        from: &str,
+        to: &str,
+        limit: u32,
+    ) -> Result<Vec<Option<String>>, StoreError> {
+        let mut statement = self.0.prepare_cached(sql!("take_rows"))?;
+        let keys = statement
+            .query_map(params![from, to, limit], |row| row.get(0))?
+            .collect::<Result<Vec<Option<String>>, _>>()?;
+        Ok(keys)
+    }
+
+    async fn has_rows(&mut self, from: &str, to: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .0
+            .prepare_cached(sql!("has_rows"))?
+            .exists(params![from, to])?)
+    }
+
+    async fn remove_pod(&mut self, pod: &str) -> Result<(), StoreError> {
+        self.execute(sql!("remove_pod"), [pod])?;
+        Ok(())
+    }
 }
 
 #[async_trait::async_trait]
@@ -274,6 +313,45 @@ impl MetadataStore for SqliteMetadataStore {
             0 => Err(StoreError::NotFound(format!("no pod named {name}"))),
             _ => Ok(()),
         }
+    }
+
+    async fn delete_pod(&self, name: &str, actor: Option<&str>) -> Result<PodDeletion, StoreError> {
+        let (base, name, actor) = (
+            self.base_url.clone(),
+            name.to_owned(),
+            actor.map(str::to_owned),
+        );
+        self.writer
+            .run(move |c| {
+                now(pod_deletion::delete_pod(
+                    &mut SqliteTx(c),
+                    &base,
+                    &name,
+                    actor.as_deref(),
+                ))
+            })
+            .await
+    }
+
+    async fn deleted_pods(&self) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<(String,)> = sqlx::query_as(sql!("deleted_pods"))
+            .fetch_all(&self.read)
+            .await?;
+        Ok(rows.into_iter().map(|(name,)| name).collect())
+    }
+
+    async fn purge_rows(&self, name: &str, limit: u32) -> Result<PurgedRows, StoreError> {
+        let name = name.to_owned();
+        self.writer
+            .run(move |c| now(pod_deletion::purge_rows(&mut SqliteTx(c), &name, limit)))
+            .await
+    }
+
+    async fn finish_purge(&self, name: &str) -> Result<bool, StoreError> {
+        let (base, name) = (self.base_url.clone(), name.to_owned());
+        self.writer
+            .run(move |c| now(pod_deletion::finish_purge(&mut SqliteTx(c), &base, &name)))
+            .await
     }
 
     async fn register_pending_blob(&self, key: &str) -> Result<(), StoreError> {

@@ -5,6 +5,8 @@ use podplane_solid::path::ResourcePath;
 use podplane_store::*;
 use std::sync::Arc;
 
+#[path = "metadata_contract/pod_deletion.rs"]
+mod pod_deletion;
 #[path = "metadata_contract/quotas.rs"]
 mod quotas;
 
@@ -511,6 +513,7 @@ async fn run_contract(store: Arc<dyn MetadataStore>) {
     pods(s).await;
     auxiliary_resources_follow_their_subject(s).await;
     proof_ids_are_claimed_once(s).await;
+    pod_deletion::pods_are_deleted_then_purged_in_batches(s).await;
 }
 
 #[tokio::test]

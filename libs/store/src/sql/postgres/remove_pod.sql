@@ -1,0 +1,1 @@
+DELETE FROM pods WHERE name = $1

@@ -1,0 +1,1 @@
+SELECT deleted_ms FROM pods WHERE name = ?

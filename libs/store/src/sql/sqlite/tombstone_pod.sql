@@ -1,0 +1,1 @@
+UPDATE pods SET deleted_ms = ?2 WHERE name = ?1
