@@ -504,4 +504,15 @@ pub enum PodCommand {
         #[command(flatten)]
         target: AdminTarget,
     },
+    /// Delete a pod: it answers 404 at once; the server purges its resources and blobs
+    /// (a running server, or the next one started on these databases). Its name is free
+    /// again once the purge has finished.
+    Delete {
+        name: String,
+        /// Wait until the purge has finished (checked every second).
+        #[arg(long)]
+        wait: bool,
+        #[command(flatten)]
+        target: AdminTarget,
+    },
 }

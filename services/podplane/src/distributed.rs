@@ -3,7 +3,7 @@
 
 use crate::cli::{DatabaseArgs, NotificationsArgs, ProvisionArgs, StorageArgs};
 use crate::runtime::{self, Workers};
-use podplane_events::{ensure_topics, KafkaBus, RESOURCE_TOPIC};
+use podplane_events::{ensure_topics, KafkaBus, POD_TOPIC, RESOURCE_TOPIC};
 use podplane_store::PgSettings;
 use std::sync::Arc;
 use std::time::Duration;
@@ -48,9 +48,10 @@ pub async fn storage(args: StorageArgs) -> anyhow::Result<()> {
     let bus = Arc::new(KafkaBus::connect(&kafka)?);
     // Writes never wait for Kafka: the relay starts once the topics exist, and until then (or
     // during any broker outage) events wait in the outbox.
+    let purger_kafka = kafka.clone();
     let topics_ready = async move {
         loop {
-            match ensure_topics(&kafka, &[RESOURCE_TOPIC]).await {
+            match ensure_topics(&kafka, &[RESOURCE_TOPIC, POD_TOPIC]).await {
                 Ok(()) => return,
                 Err(e) => tracing::warn!(error = %e, "cannot create Kafka topics yet; retrying"),
             }
@@ -59,6 +60,12 @@ pub async fn storage(args: StorageArgs) -> anyhow::Result<()> {
     };
     let mut workers = Workers::new();
     workers.relay(&state, bus, topics_ready);
+    {
+        // The purger's consumer waits for the pod topic like any consumer of a topic that
+        // does not exist yet.
+        let s = state.clone();
+        workers.spawn(move |stop| podplane_storage::purger::from_kafka(s, purger_kafka, stop));
+    }
     workers.gc(&state, &args.http);
     workers.gauges(&state);
     runtime::serve(

@@ -74,6 +74,11 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let after = args.pods.settle_after();
         workers.spawn(move |stop| podplane_provision::workers::settle(p, after, stop));
     }
+    {
+        let (s, b) = (state.clone(), bus.clone());
+        let sweep = std::time::Duration::from_secs(args.http.gc_interval_secs.max(1));
+        workers.spawn(move |stop| podplane_storage::purger::from_bus(s, b, sweep, stop));
+    }
     workers.relay(&state, Arc::new(bus), async {});
     workers.gc(&state, &args.http);
     workers.gauges(&state);

@@ -115,5 +115,8 @@ async fn run() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Pod {
+            command: PodCommand::Delete { name, wait, target },
+        } => provision::delete_pod(&target, &name, wait).await,
     }
 }

@@ -4,8 +4,8 @@
 use crate::cli::{AdminTarget, HttpArgs};
 use podplane_provision::store::ProvisionStore;
 use podplane_provision::{
-    Made, PodOrder, PodRequest, PodStorage, PodUsage, ProvisionConfig, ProvisionError, Provisioner,
-    State,
+    Asker, Made, PodOrder, PodRequest, PodStorage, PodUsage, ProvisionConfig, ProvisionError,
+    Provisioner, Purge, State,
 };
 use podplane_solid::access::AccessKind;
 use podplane_storage::error::ApiError;
@@ -106,6 +106,24 @@ impl PodStorage for InProcessPods {
             Err(e) => Err(store_error(e)),
         }
     }
+
+    async fn delete(&self, name: &str, actor: &str) -> Result<Purge, ProvisionError> {
+        let order = podplane_storage::pods::DeleteOrder {
+            actor: Some(actor.to_owned()),
+        };
+        match podplane_storage::pods::delete(self.meta.as_ref(), &self.base_url, name, &order).await
+        {
+            Ok(Some(_)) => {
+                if let Some(wake) = &self.outbox_wake {
+                    wake.notify_one();
+                }
+                Ok(Purge::Running)
+            }
+            Ok(None) => Ok(Purge::Done),
+            Err(ApiError::Store(e)) => Err(store_error(e)),
+            Err(e) => Err(ProvisionError::Internal(e.to_string())),
+        }
+    }
 }
 
 /// The service state: owners recorded in `database_url`, pods made by `storage`.
@@ -141,11 +159,7 @@ pub async fn create_pod(
     owner: &str,
     access: AccessKind,
 ) -> anyhow::Result<String> {
-    let (meta, base) = crate::runtime::admin_store(target).await?;
-    let store = ProvisionStore::open(&target.provision_database_url()?, 2)
-        .await
-        .map_err(|e| anyhow::anyhow!("opening the provisioning database: {e}"))?;
-    let provisioner = Provisioner::new(store, Arc::new(InProcessPods::new(meta, &base)), &base);
+    let provisioner = admin_provisioner(target).await?;
     let storage = provisioner
         .create(&PodRequest {
             owner: owner.to_owned(),
@@ -155,4 +169,33 @@ pub async fn create_pod(
         })
         .await?;
     Ok(storage)
+}
+
+/// `podplane pod delete`: the provisioning service's path, run here as the operator. The purge
+/// itself is the storage purger's, in the server; `wait` follows it to the end.
+pub async fn delete_pod(target: &AdminTarget, name: &str, wait: bool) -> anyhow::Result<()> {
+    let provisioner = admin_provisioner(target).await?;
+    let mut deletion = provisioner.delete(name, Asker::Operator).await?;
+    println!("pod {name} deleted; its purge runs in the server");
+    while wait && deletion.purged_at.is_none() {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        deletion = provisioner.deletion(&deletion.id, Asker::Operator).await?;
+    }
+    if deletion.purged_at.is_some() {
+        println!("pod {name} purged; the name is free");
+    }
+    Ok(())
+}
+
+/// The provisioning service over the databases an administrative command works on.
+async fn admin_provisioner(target: &AdminTarget) -> anyhow::Result<Provisioner> {
+    let (meta, base) = crate::runtime::admin_store(target).await?;
+    let store = ProvisionStore::open(&target.provision_database_url()?, 2)
+        .await
+        .map_err(|e| anyhow::anyhow!("opening the provisioning database: {e}"))?;
+    Ok(Provisioner::new(
+        store,
+        Arc::new(InProcessPods::new(meta, &base)),
+        &base,
+    ))
 }

@@ -1,14 +1,17 @@
 //! HTTP surface of the provisioning service, under `/.provision/` (ESS's provisioning API):
 //! `POST /.provision/` makes a pod for the authenticated caller, `GET /.provision/list` lists
 //! the caller's pods; then podplane's administration: `GET /.provision/pods/{name}` (a pod's
-//! usage and quota, for its owner and administrators), `GET /.provision/pods` and
-//! `PUT /.provision/pods/{name}/quota` (administrators only). A request reads top to bottom:
+//! usage and quota, for its owner and administrators), `DELETE /.provision/pods/{name}` (the
+//! owner or an administrator: 202 and a status resource under `/.provision/deletions/`),
+//! `GET /.provision/pods` and `PUT /.provision/pods/{name}/quota` (administrators only). A request reads top to bottom:
 //! who (DPoP) → what → one decision (owner or administrator) → one provisioner call →
 //! response.
 
+use crate::deletion::Asker;
 use crate::error::{ProvisionError, ProvisionResult};
 use crate::provisioner::PodRequest;
 use crate::storage::PodUsage;
+use crate::store::Deletion;
 use crate::State;
 use axum::extract::{FromRequestParts, Path, State as AxumState};
 use axum::http::request::Parts;
@@ -23,7 +26,8 @@ pub fn router(state: State) -> Router {
         .route("/.provision/", post(provision))
         .route("/.provision/list", get(list))
         .route("/.provision/pods", get(all_pods))
-        .route("/.provision/pods/{name}", get(one_pod))
+        .route("/.provision/pods/{name}", get(one_pod).delete(delete_pod))
+        .route("/.provision/deletions/{id}", get(deletion))
         .route(
             "/.provision/pods/{name}/quota",
             axum::routing::put(set_quota),
@@ -173,6 +177,70 @@ async fn one_pod(
         ));
     }
     Ok(json(StatusCode::OK, &view(&state, &pod)))
+}
+
+/// A pod deletion as its status resource shows it.
+fn deletion_view(state: &State, d: &Deletion) -> serde_json::Value {
+    serde_json::json!({
+        "id": status_url(state, d),
+        "pod": d.pod,
+        "storage": state.provisioner.storage_of(&d.pod),
+        "owner": d.owner,
+        "requestedBy": d.requested_by,
+        "requestedMs": d.requested_at,
+        "state": if d.purged_at.is_some() { "purged" } else { "purging" },
+        "purgedMs": d.purged_at,
+    })
+}
+
+fn status_url(state: &State, d: &Deletion) -> String {
+    format!("{}/.provision/deletions/{}", state.config.base_url, d.id)
+}
+
+impl Caller {
+    fn asker<'a>(&'a self, state: &State) -> Asker<'a> {
+        Asker::Agent {
+            webid: &self.0,
+            admin: state.config.is_admin(&self.0),
+        }
+    }
+}
+
+/// `DELETE /.provision/pods/{name}` (the owner or an administrator): the pod answers 404 from
+/// now on and is purged asynchronously. 202 with the deletion's status resource in `Location`
+/// and as the body; the same for a repeat while the purge runs.
+async fn delete_pod(
+    AxumState(state): AxumState<State>,
+    Path(name): Path<String>,
+    caller: Caller,
+) -> ProvisionResult<Response> {
+    let deletion = state
+        .provisioner
+        .delete(&name, caller.asker(&state))
+        .await?;
+    let status = match deletion.purged_at {
+        Some(_) => StatusCode::OK,
+        None => StatusCode::ACCEPTED,
+    };
+    let mut res = json(status, &deletion_view(&state, &deletion));
+    if let Ok(location) = HeaderValue::from_str(&status_url(&state, &deletion)) {
+        res.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(res)
+}
+
+/// `GET /.provision/deletions/{id}`: where a pod deletion stands (`purging`, then `purged`),
+/// for the pod's owner, who asked, and administrators.
+async fn deletion(
+    AxumState(state): AxumState<State>,
+    Path(id): Path<String>,
+    caller: Caller,
+) -> ProvisionResult<Response> {
+    let deletion = state
+        .provisioner
+        .deletion(&id, caller.asker(&state))
+        .await?;
+    Ok(json(StatusCode::OK, &deletion_view(&state, &deletion)))
 }
 
 /// `GET /.provision/pods`: every pod with its usage (administrators).

@@ -7,6 +7,7 @@
 //! by the storage service ([`storage::PodStorage`]). It must not read or write the storage
 //! database.
 
+mod deletion;
 pub mod error;
 mod http;
 pub mod provisioner;
@@ -14,10 +15,12 @@ pub mod storage;
 pub mod store;
 pub mod workers;
 
+pub use deletion::Asker;
 pub use error::ProvisionError;
 pub use http::{router, standalone_router};
 pub use provisioner::{PodRequest, Provisioner};
-pub use storage::{Made, PodOrder, PodStorage, PodUsage, StorageHttp};
+pub use storage::{Made, PodOrder, PodStorage, PodUsage, Purge, StorageHttp};
+pub use store::Deletion;
 
 use podplane_solid::access::AccessKind;
 use std::sync::Arc;

@@ -34,7 +34,7 @@ pub struct PodRequest {
 #[derive(Clone)]
 pub struct Provisioner {
     pub store: ProvisionStore,
-    storage: Arc<dyn PodStorage>,
+    pub(crate) storage: Arc<dyn PodStorage>,
     storage_base_url: String,
 }
 

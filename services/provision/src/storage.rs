@@ -39,6 +39,15 @@ pub struct PodUsage {
     pub own_quota: bool,
 }
 
+/// Where storage is with a pod deletion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purge {
+    /// The pod is deleted (gone for clients); its rows and blobs are being removed.
+    Running,
+    /// Storage has no such pod: purged (or never there).
+    Done,
+}
+
 #[async_trait::async_trait]
 pub trait PodStorage: Send + Sync + 'static {
     /// Makes the pod; the same order carried out again answers the same (orders are retried
@@ -50,6 +59,10 @@ pub trait PodStorage: Send + Sync + 'static {
     async fn all_usage(&self) -> ProvisionResult<Vec<PodUsage>>;
     /// Sets (`None`: clears) a pod's own quota; `false` when there is no such pod.
     async fn set_quota(&self, name: &str, bytes: Option<u64>) -> ProvisionResult<bool>;
+    /// Deletes the pod (at once for clients; purged later), or, when it was deleted before,
+    /// tells whether its purge is done: the same order is sent again until it is.
+    /// `actor`: who asked.
+    async fn delete(&self, name: &str, actor: &str) -> ProvisionResult<Purge>;
 }
 
 /// The storage service's internal endpoint, authenticated with a shared secret.
@@ -129,6 +142,17 @@ impl PodStorage for StorageHttp {
         match res.status() {
             s if s.is_success() => Ok(true),
             reqwest::StatusCode::NOT_FOUND => Ok(false),
+            s => Err(unavailable(format!("{s} from {url}"))),
+        }
+    }
+
+    async fn delete(&self, name: &str, actor: &str) -> ProvisionResult<Purge> {
+        let url = format!("{}/{name}", self.url);
+        let body = serde_json::json!({ "actor": actor });
+        let res = self.send(self.client.delete(&url).json(&body)).await?;
+        match res.status() {
+            s if s.is_success() => Ok(Purge::Running),
+            reqwest::StatusCode::NOT_FOUND => Ok(Purge::Done),
             s => Err(unavailable(format!("{s} from {url}"))),
         }
     }

@@ -15,6 +15,8 @@ pub enum PodState {
     /// The name is reserved; the storage service has not confirmed the pod yet.
     Creating,
     Active,
+    /// Deleted; the name stays taken until storage has purged the pod.
+    Deleting,
 }
 
 impl PodState {
@@ -22,12 +24,14 @@ impl PodState {
         match self {
             PodState::Creating => "creating",
             PodState::Active => "active",
+            PodState::Deleting => "deleting",
         }
     }
 
     fn parse(s: &str) -> PodState {
         match s {
             "active" => PodState::Active,
+            "deleting" => PodState::Deleting,
             _ => PodState::Creating,
         }
     }
@@ -42,6 +46,44 @@ pub struct PodRecord {
     pub access: String,
     pub state: PodState,
     pub created_at: i64,
+}
+
+/// One pod deletion, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deletion {
+    pub id: String,
+    pub pod: String,
+    /// The pod's owner (who may follow the deletion, beside administrators).
+    pub owner: String,
+    /// WebID of who asked (the owner, an administrator, or `operator` for the CLI).
+    pub requested_by: String,
+    pub requested_at: i64,
+    /// When storage reported the pod purged; `None` while it is being purged.
+    pub purged_at: Option<i64>,
+}
+
+/// What starting a deletion found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Started {
+    /// The deletion recorded now, or the one already under way for the pod.
+    Deletion(Deletion),
+    /// The pod is still being created: it cannot be deleted before it exists.
+    Creating,
+    /// This service has no record of the pod.
+    Unrecorded,
+}
+
+const DELETION_COLUMNS: &str = "id, pod, owner, requested_by, requested_at, purged_at";
+
+fn deletion_of(row: &AnyRow) -> ProvisionResult<Deletion> {
+    Ok(Deletion {
+        id: row.try_get("id")?,
+        pod: row.try_get("pod")?,
+        owner: row.try_get("owner")?,
+        requested_by: row.try_get("requested_by")?,
+        requested_at: row.try_get("requested_at")?,
+        purged_at: row.try_get("purged_at")?,
+    })
 }
 
 #[derive(Clone)]
@@ -187,6 +229,113 @@ impl ProvisionStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(record_of).collect()
+    }
+
+    /// Records the deletion of pod `name` (state `deleting`) as `fresh` describes it, in one
+    /// transaction; a pod already being deleted answers the deletion under way.
+    pub async fn start_deletion(&self, name: &str, fresh: &Deletion) -> ProvisionResult<Started> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query("SELECT state FROM pods WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(row) = row else {
+            return Ok(Started::Unrecorded);
+        };
+        let state: String = row.try_get("state")?;
+        match PodState::parse(&state) {
+            PodState::Creating => return Ok(Started::Creating),
+            PodState::Deleting => {
+                let row = sqlx::query(&format!(
+                    "SELECT {DELETION_COLUMNS} FROM deletions \
+                     WHERE pod = $1 AND purged_at IS NULL ORDER BY requested_at DESC LIMIT 1"
+                ))
+                .bind(name)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if let Some(row) = row {
+                    return Ok(Started::Deletion(deletion_of(&row)?));
+                }
+            }
+            PodState::Active => {}
+        }
+        sqlx::query("UPDATE pods SET state = $1 WHERE name = $2")
+            .bind(PodState::Deleting.as_str())
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(&format!(
+            "INSERT INTO deletions ({DELETION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, NULL)"
+        ))
+        .bind(&fresh.id)
+        .bind(name)
+        .bind(&fresh.owner)
+        .bind(&fresh.requested_by)
+        .bind(fresh.requested_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Started::Deletion(Deletion {
+            pod: name.to_owned(),
+            ..fresh.clone()
+        }))
+    }
+
+    /// Storage purged the pod of `deletion`: the deletion is done, the name is free again and
+    /// the owner's count drops, in one transaction (a repeat changes nothing).
+    pub async fn finish_deletion(&self, deletion: &Deletion, now: i64) -> ProvisionResult<()> {
+        let mut tx = self.pool.begin().await?;
+        let done =
+            sqlx::query("UPDATE deletions SET purged_at = $1 WHERE id = $2 AND purged_at IS NULL")
+                .bind(now)
+                .bind(&deletion.id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        if done > 0 {
+            let gone =
+                sqlx::query("DELETE FROM pods WHERE name = $1 AND state = $2 RETURNING owner")
+                    .bind(&deletion.pod)
+                    .bind(PodState::Deleting.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if let Some(row) = gone {
+                let owner: String = row.try_get("owner")?;
+                sqlx::query("UPDATE owners SET pods = pods - 1 WHERE owner = $1 AND pods > 0")
+                    .bind(owner)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn deletion(&self, id: &str) -> ProvisionResult<Option<Deletion>> {
+        let row = sqlx::query(&format!(
+            "SELECT {DELETION_COLUMNS} FROM deletions WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(deletion_of).transpose()
+    }
+
+    /// Deletions requested before `before` whose purge has not been reported done.
+    pub async fn unfinished_deletions(
+        &self,
+        before: i64,
+        limit: i64,
+    ) -> ProvisionResult<Vec<Deletion>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {DELETION_COLUMNS} FROM deletions \
+             WHERE purged_at IS NULL AND requested_at < $1 ORDER BY requested_at LIMIT $2"
+        ))
+        .bind(before)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(deletion_of).collect()
     }
 
     /// How many pods `owner` holds or is being given.

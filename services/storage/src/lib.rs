@@ -12,6 +12,7 @@ pub mod cpu;
 pub mod error;
 pub mod http;
 pub mod pods;
+pub mod purger;
 
 pub use config::StorageConfig;
 pub use http::router;

@@ -1,12 +1,13 @@
 //! Pods as a whole: creating one (its root container, its owner and its initial access
 //! control document, in one transaction of the metadata store), what each holds against its
-//! quota, and setting a pod's own quota. Every way of making or administering a pod ends
+//! quota, setting a pod's own quota, and deleting one (gone for clients at once, purged
+//! afterwards by `purger`). Every way of making or administering a pod ends
 //! here: the provisioning service (over `/.internal/pods…`, or in process in embedded mode)
 //! and so `podplane pod create`, which goes through the provisioning service's code.
 
 use crate::error::{ApiError, ApiResult};
 use podplane_solid::access::AccessKind;
-use podplane_store::{MetadataStore, NewPod, StoreError};
+use podplane_store::{MetadataStore, NewPod, PodDeletion, StoreError};
 use serde::{Deserialize, Serialize};
 
 /// A pod to create (also the wire shape of `POST /.internal/pods`).
@@ -113,4 +114,44 @@ pub async fn create(
         },
         Err(e) => Err(e.into()),
     }
+}
+
+/// A pod deletion under way (the answer of `DELETE /.internal/pods/{name}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeletedPod {
+    /// The pod root's IRI.
+    pub storage: String,
+    /// `false` when the pod had been deleted before (its purge may still be running):
+    /// orders are repeated, and a repeat is also how to learn whether the purge is done.
+    pub deleted_now: bool,
+}
+
+/// Who deletes a pod (the optional body of `DELETE /.internal/pods/{name}`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeleteOrder {
+    /// WebID of the agent who asked, recorded in the `pod-deleted` event.
+    pub actor: Option<String>,
+}
+
+/// Deletes pod `name` for clients at once and leaves its purge to the purger; `None` when no
+/// such pod exists, or its purge has finished.
+pub async fn delete(
+    meta: &dyn MetadataStore,
+    base_url: &str,
+    name: &str,
+    order: &DeleteOrder,
+) -> ApiResult<Option<DeletedPod>> {
+    podplane_solid::pod::check_name(name)?;
+    let storage = format!("{}/{name}/", base_url.trim_end_matches('/'));
+    Ok(match meta.delete_pod(name, order.actor.as_deref()).await? {
+        PodDeletion::Deleted => Some(DeletedPod {
+            storage,
+            deleted_now: true,
+        }),
+        PodDeletion::AlreadyDeleted => Some(DeletedPod {
+            storage,
+            deleted_now: false,
+        }),
+        PodDeletion::NoSuchPod => None,
+    })
 }

@@ -125,6 +125,13 @@ impl AccessControl {
         if let Some(parent) = &parent_path {
             paths.push(parent.as_str().to_owned());
         }
+        // The pod's root goes in the same query: a deleted pod loses its root row in the
+        // deleting transaction, so it is gone for every request from that commit on, whatever
+        // the cache of pods above still says.
+        let root = path.pod_root();
+        if let Some(root) = &root {
+            paths.push(root.as_str().to_owned());
+        }
         let mut rows: HashMap<String, Resource> = self
             .meta
             .get_many(&paths)
@@ -132,6 +139,10 @@ impl AccessControl {
             .into_iter()
             .map(|r| (r.path.clone(), r))
             .collect();
+        if root.is_some_and(|root| !rows.contains_key(root.as_str())) {
+            self.pods.invalidate(pod.name.as_str());
+            return Ok(None);
+        }
         let mut docs = Vec::new();
         for subject in subjects {
             if let Some(row) = rows.get(subject.acl().as_str()) {

@@ -228,8 +228,8 @@ pub async fn may_get(state: &AppState, path: &ResourcePath, who: Requester) -> A
     }
 }
 
-/// Decides whether the request may proceed. Requests outside any pod pass: there is nothing
-/// to protect and the handlers answer 404.
+/// Decides whether the request may proceed. Paths in no (live) pod are a 404; the server
+/// root passes (its handlers answer for it).
 pub async fn authorize(
     state: &AppState,
     method: &Method,
@@ -251,6 +251,12 @@ async fn decide(
         Some((kind, subject)) => (Some(kind), subject),
         None => (None, path.clone()),
     };
+    let governing = state.access.governing(&subject).await?;
+    // In no pod, or in a deleted one whose rows are still being purged: nothing of it may be
+    // read again, whatever the access control.
+    if governing.is_none() && subject.pod().is_some() {
+        return Err(ApiError::NotFound(format!("no pod holds {path}")));
+    }
     if state.config.open_access {
         return Ok(Grant {
             who,
@@ -261,7 +267,7 @@ async fn decide(
             row: None,
         });
     }
-    let Some(mut g) = state.access.governing(&subject).await? else {
+    let Some(mut g) = governing else {
         return Ok(Grant {
             who,
             modes: Modes::NONE,

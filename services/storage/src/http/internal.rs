@@ -144,6 +144,25 @@ pub async fn pod(
     Ok(json(StatusCode::OK, &usage))
 }
 
+/// `DELETE /.internal/pods/{name}`: the provisioning service's order to delete a pod. 202
+/// while it is being purged (the first order and every repeat), 404 once it is gone.
+pub async fn delete_pod(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    _: Trusted,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
+    let order: crate::pods::DeleteOrder = match body.is_empty() {
+        true => Default::default(),
+        false => parse(&body, "a deletion order")?,
+    };
+    let deleted = crate::pods::delete(state.meta.as_ref(), &state.config.base_url, &name, &order)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no pod named {name}")))?;
+    state.outbox_wake.notify_one();
+    Ok(json(StatusCode::ACCEPTED, &deleted))
+}
+
 /// `PUT /.internal/pods/{name}/quota`: sets (or, with `null`, clears) a pod's own quota.
 pub async fn set_quota(
     State(state): State<AppState>,

@@ -65,7 +65,10 @@ pub fn router(state: AppState) -> Router {
             "/.internal/pods",
             axum::routing::post(internal::create_pod).get(internal::pods),
         )
-        .route("/.internal/pods/{name}", get(internal::pod))
+        .route(
+            "/.internal/pods/{name}",
+            get(internal::pod).delete(internal::delete_pod),
+        )
         .route(
             "/.internal/pods/{name}/quota",
             axum::routing::put(internal::set_quota),
