@@ -350,8 +350,14 @@ impl Server {
                 } else {
                     cmd.args(["--s3-bucket", &infra.s3_bucket, "--s3-prefix", s3_prefix]);
                 }
+                // A group of this server's own: the suite's servers share one broker.
+                let group = format!(
+                    "podplane-s-{}",
+                    database_url.rsplit('/').next().unwrap_or("")
+                );
                 cmd.args(["--s3-endpoint", s3_endpoint, "--s3-path-style"])
-                    .args(["--kafka-bootstrap-servers", kafka]);
+                    .args(["--kafka-bootstrap-servers", kafka])
+                    .args(["--kafka-consumer-group", &group]);
                 if self.notify_database.is_some() {
                     cmd.args(["--notifications-base-url", &self.notify_base]);
                 }
@@ -612,6 +618,36 @@ impl Server {
             })
             .max()
             .unwrap_or(0)
+    }
+
+    /// One number from the storage database (SQLite in the data directory, or the server's
+    /// PostgreSQL database), as `sql` (standard SQL, a single `COUNT`) computes it.
+    pub async fn storage_count(&self, sql: &str) -> i64 {
+        use sqlx::Connection;
+        match &self.backing {
+            Backing::Disk { dir } => {
+                let url = format!(
+                    "sqlite://{}?mode=ro",
+                    dir.path().join("metadata.sqlite").display()
+                );
+                let mut c = sqlx::SqliteConnection::connect(&url)
+                    .await
+                    .expect("open SQLite");
+                sqlx::query_scalar(sql)
+                    .fetch_one(&mut c)
+                    .await
+                    .expect("count")
+            }
+            Backing::Distributed { database_url, .. } => {
+                let mut c = sqlx::PgConnection::connect(database_url)
+                    .await
+                    .expect("connect");
+                sqlx::query_scalar(sql)
+                    .fetch_one(&mut c)
+                    .await
+                    .expect("count")
+            }
+        }
     }
 
     /// Number of stored blobs (files on disk, or objects under the server's S3 prefix).

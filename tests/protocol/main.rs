@@ -25,6 +25,7 @@ mod notification_faults;
 mod notifications;
 mod operations;
 mod patch;
+mod pod_deletion;
 mod preconditions;
 mod provision;
 mod quotas;

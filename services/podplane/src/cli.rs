@@ -101,6 +101,10 @@ pub struct HttpArgs {
     /// that would pass it answers 507 and stores nothing. Default: no quota.
     #[arg(long, env = "PODPLANE_POD_QUOTA_BYTES")]
     pub pod_quota_bytes: Option<u64>,
+    /// Rows a deleted pod's purge removes per transaction (each briefly holds the pod's
+    /// lock; its blobs are deleted between transactions).
+    #[arg(long, env = "PODPLANE_PURGE_BATCH_ROWS", default_value_t = 500)]
+    pub purge_batch_rows: u32,
     /// Largest RDF or patch body, in bytes (these are parsed in memory).
     #[arg(long, env = "PODPLANE_MAX_RDF_BYTES", default_value_t = 16 * 1024 * 1024)]
     pub max_rdf_bytes: u64,
@@ -384,6 +388,14 @@ pub struct StorageArgs {
     /// (without it, those endpoints do not exist).
     #[arg(long, env = "PODPLANE_INTERNAL_SECRET", hide_env_values = true)]
     pub internal_secret: Option<String>,
+    /// Kafka consumer group of the storage replicas (they purge deleted pods as one group:
+    /// each deletion is purged once). Deployments sharing a broker need groups of their own.
+    #[arg(
+        long,
+        env = "PODPLANE_STORAGE_CONSUMER_GROUP",
+        default_value = podplane_storage::purger::PURGER_GROUP
+    )]
+    pub kafka_consumer_group: String,
 }
 
 impl DatabaseArgs {

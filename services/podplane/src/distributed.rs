@@ -63,8 +63,8 @@ pub async fn storage(args: StorageArgs) -> anyhow::Result<()> {
     {
         // The purger's consumer waits for the pod topic like any consumer of a topic that
         // does not exist yet.
-        let s = state.clone();
-        workers.spawn(move |stop| podplane_storage::purger::from_kafka(s, purger_kafka, stop));
+        let (s, g) = (state.clone(), args.kafka_consumer_group.clone());
+        workers.spawn(move |stop| podplane_storage::purger::from_kafka(s, purger_kafka, g, stop));
     }
     workers.gc(&state, &args.http);
     workers.gauges(&state);
@@ -120,7 +120,7 @@ pub async fn notifications(args: NotificationsArgs) -> anyhow::Result<()> {
     let kafka = args.kafka.config()?;
     // The topic must exist before its partitions can be tailed.
     loop {
-        match ensure_topics(&kafka, &[RESOURCE_TOPIC]).await {
+        match ensure_topics(&kafka, &[RESOURCE_TOPIC, POD_TOPIC]).await {
             Ok(()) => break,
             Err(e) => tracing::warn!(error = %e, "cannot create Kafka topics yet; retrying"),
         }
@@ -130,9 +130,17 @@ pub async fn notifications(args: NotificationsArgs) -> anyhow::Result<()> {
     {
         let (s, b) = (state.clone(), kafka.clone());
         workers.spawn(move |stop| podplane_notifications::workers::hub_from_kafka(s, b, stop));
-        let (s, b, g) = (state.clone(), kafka, args.kafka_consumer_group.clone());
+        let (s, b, g) = (
+            state.clone(),
+            kafka.clone(),
+            args.kafka_consumer_group.clone(),
+        );
         workers
             .spawn(move |stop| podplane_notifications::workers::webhooks_from_kafka(s, b, g, stop));
+        // Another group than the webhooks': each reads every pod event once.
+        let (s, g) = (state.clone(), format!("{}-pods", args.kafka_consumer_group));
+        workers
+            .spawn(move |stop| podplane_notifications::workers::pods_from_kafka(s, kafka, g, stop));
         let s = state.clone();
         let sweep = Duration::from_secs(args.notify.channel_sweep_secs.max(1));
         workers.spawn(move |stop| podplane_notifications::workers::sweep(s, sweep, stop));

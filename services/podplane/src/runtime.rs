@@ -42,6 +42,7 @@ pub fn storage_state(
     config.internal_secret = peers.internal_secret.filter(|s| !s.is_empty());
     config.max_body_bytes = http.max_body_bytes;
     config.default_quota_bytes = http.pod_quota_bytes;
+    config.purge_batch_rows = http.purge_batch_rows.max(1);
     config.max_rdf_bytes = http.max_rdf_bytes;
     config.jsonld_context_allow = http.jsonld_context_allow.clone();
     config.rendered_cache_bytes = http.cache_bytes;

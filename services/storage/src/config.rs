@@ -32,6 +32,8 @@ pub struct StorageConfig {
     pub internal_secret: Option<String>,
     /// Bytes a pod may hold unless it has a quota of its own (`None`: unlimited).
     pub default_quota_bytes: Option<u64>,
+    /// Rows a deleted pod's purge removes per transaction (each holds the pod's lock).
+    pub purge_batch_rows: u32,
     /// Skip access control entirely: every request may do everything. For local
     /// experiments only; the flag that sets it says so loudly.
     pub open_access: bool,
@@ -54,6 +56,7 @@ impl StorageConfig {
             max_pods_per_owner: None,
             internal_secret: None,
             default_quota_bytes: None,
+            purge_batch_rows: 500,
             open_access: false,
         }
     }

@@ -14,10 +14,7 @@ use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::watch;
 
-/// Rows removed per transaction: each batch holds the pod's lock only briefly.
-pub const PURGE_BATCH: u32 = 500;
-
-/// The storage replicas' consumer group for pod events.
+/// The storage replicas' default consumer group for pod events.
 pub const PURGER_GROUP: &str = "podplane-storage-purger";
 
 async fn stopped(mut stop: watch::Receiver<bool>) {
@@ -25,15 +22,25 @@ async fn stopped(mut stop: watch::Receiver<bool>) {
 }
 
 async fn purge(state: &AppState, name: &str) -> Result<(), podplane_store::StoreError> {
-    podplane_store::purge_pod(state.meta.as_ref(), state.blobs.as_ref(), name, PURGE_BATCH).await?;
+    podplane_store::purge_pod(
+        state.meta.as_ref(),
+        state.blobs.as_ref(),
+        name,
+        state.config.purge_batch_rows,
+    )
+    .await?;
     // `pod-purged` waits in the outbox.
     state.outbox_wake.notify_one();
     Ok(())
 }
 
 async fn sweep_once(state: &AppState) {
-    match podplane_store::purge_deleted_pods(state.meta.as_ref(), state.blobs.as_ref(), PURGE_BATCH)
-        .await
+    match podplane_store::purge_deleted_pods(
+        state.meta.as_ref(),
+        state.blobs.as_ref(),
+        state.config.purge_batch_rows,
+    )
+    .await
     {
         Ok(0) => {}
         Ok(n) => {
@@ -84,13 +91,19 @@ pub async fn from_bus(
     }
 }
 
-/// Distributed mode: the pod topic as consumer group [`PURGER_GROUP`]. A failed purge stops
-/// the consumer without committing; it starts again and the event comes back.
-pub async fn from_kafka(state: AppState, kafka: KafkaConfig, stop: watch::Receiver<bool>) {
+/// Distributed mode: the pod topic as consumer group `group` (by default [`PURGER_GROUP`]). A
+/// failed purge stops the consumer without committing; it starts again and the event comes
+/// back.
+pub async fn from_kafka(
+    state: AppState,
+    kafka: KafkaConfig,
+    group: String,
+    stop: watch::Receiver<bool>,
+) {
     loop {
         let result = consume(
             &kafka,
-            PURGER_GROUP,
+            &group,
             &[POD_TOPIC],
             |envelope| {
                 let state = state.clone();
