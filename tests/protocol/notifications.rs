@@ -338,6 +338,31 @@ async fn server_channel_end_and_unsubscribe() {
     assert!(closed, "the socket of a deleted channel stays open");
 }
 
+/// A deleted pod's channels end: their sockets close and the channels are gone, as the
+/// notifications service reacts to the storage's `pod-deleted` event.
+#[tokio::test]
+async fn server_channels_of_a_deleted_pod_end() {
+    let root = pod("acp").await;
+    let doc = format!("{root}gone.ttl");
+    assert_eq!(put_as_owner(&doc).await.status(), 201);
+    let (channel, mut socket) = websocket(owner(), &doc, json!({})).await;
+    let name = root.trim_end_matches('/').rsplit('/').next().unwrap();
+    server().pod_command(&["delete", name]);
+    let mut closed = false;
+    for _ in 0..100 {
+        match tokio::time::timeout(Duration::from_millis(200), socket.next()).await {
+            Ok(None) | Ok(Some(Err(_))) | Ok(Some(Ok(Message::Close(_)))) => {
+                closed = true;
+                break;
+            }
+            _ => {}
+        }
+    }
+    assert!(closed, "the socket of a deleted pod's channel stays open");
+    let id = channel["id"].as_str().unwrap();
+    assert_eq!(status_as(Some(owner()), Method::GET, id, None).await, 404);
+}
+
 /// An `xsd:dateTime` `from_now` ahead.
 fn rfc3339_in(from_now: Duration) -> String {
     (time::OffsetDateTime::now_utc() + from_now)

@@ -232,6 +232,24 @@ impl ChannelStore {
         Ok(gone > 0)
     }
 
+    /// Ends, at `now_ms`, every live channel whose topic lies under `root` (a deleted pod's
+    /// IRI): nothing will be notified on them again. The sweep of each replica then closes
+    /// their connections and removes them. Returns how many ended.
+    pub async fn end_under(&self, root: &str, now_ms: i64) -> NotifyResult<u64> {
+        let length = i64::try_from(root.chars().count()).unwrap_or(i64::MAX);
+        let ended = sqlx::query(
+            "UPDATE channels SET end_at = $1 \
+             WHERE end_at > $1 AND substr(topic, 1, CAST($2 AS INTEGER)) = $3",
+        )
+        .bind(now_ms)
+        .bind(length)
+        .bind(root)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(ended)
+    }
+
     /// Removes ended channels (and their delivery records) and expired proof ids.
     pub async fn purge(&self, now_ms: i64) -> NotifyResult<u64> {
         let mut tx = self.pool.begin().await?;

@@ -4,7 +4,8 @@
 
 use crate::{hub, now_ms, webhook, State};
 use podplane_events::{
-    consume, tail, Envelope, EventError, InProcessBus, KafkaConfig, TailPositions, RESOURCE_TOPIC,
+    consume, tail, Envelope, EventError, InProcessBus, KafkaConfig, PodEvent, PodEventKind,
+    TailPositions, POD_TOPIC, RESOURCE_TOPIC,
 };
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
@@ -15,7 +16,8 @@ use tokio::sync::watch;
 /// Most events dispatched together (their access questions are asked together).
 const BATCH: usize = 512;
 
-/// `first` and whatever else the bus already holds for this receiver, up to [`BATCH`].
+/// The resource events among `first` and whatever else the bus already holds for this
+/// receiver, up to [`BATCH`] (the in-process bus carries every topic).
 fn with_waiting(first: Envelope, rx: &mut broadcast::Receiver<Envelope>) -> Vec<Envelope> {
     let mut batch = vec![first];
     while batch.len() < BATCH {
@@ -24,7 +26,81 @@ fn with_waiting(first: Envelope, rx: &mut broadcast::Receiver<Envelope>) -> Vec<
             Err(_) => break,
         }
     }
+    batch.retain(|e| e.topic == RESOURCE_TOPIC);
     batch
+}
+
+/// A pod was deleted: its channels end (see `ChannelStore::end_under`).
+async fn on_pod_event(state: &State, envelope: &Envelope) -> Result<(), EventError> {
+    let Some(event) = PodEvent::of(envelope) else {
+        return Ok(());
+    };
+    if event.kind != PodEventKind::PodDeleted {
+        return Ok(());
+    }
+    let ended = state
+        .channels
+        .end_under(&event.storage, now_ms())
+        .await
+        .map_err(|e| EventError::Unavailable(e.to_string()))?;
+    if ended > 0 {
+        tracing::info!(pod = %event.storage, ended, "channels of a deleted pod ended");
+    }
+    Ok(())
+}
+
+/// Embedded mode, pod events: every one published in this process.
+pub async fn pods_from_bus(state: State, bus: InProcessBus, stop: watch::Receiver<bool>) {
+    let mut rx = bus.subscribe();
+    let stop = stopped(stop);
+    tokio::pin!(stop);
+    loop {
+        let got = tokio::select! {
+            _ = &mut stop => return,
+            got = rx.recv() => got,
+        };
+        match got {
+            Ok(envelope) => {
+                if let Err(e) = on_pod_event(&state, &envelope).await {
+                    tracing::warn!(error = %e, "a deleted pod's channels were not ended");
+                }
+            }
+            Err(RecvError::Lagged(n)) => {
+                tracing::warn!(missed = n, "pod events fell behind the bus");
+            }
+            Err(RecvError::Closed) => return,
+        }
+    }
+}
+
+/// Distributed mode, pod events: one consumer group for all replicas (the channels are in
+/// the shared database; every replica's sweep closes its own connections).
+pub async fn pods_from_kafka(
+    state: State,
+    kafka: KafkaConfig,
+    group: String,
+    stop: watch::Receiver<bool>,
+) {
+    loop {
+        let result = consume(
+            &kafka,
+            &group,
+            &[POD_TOPIC],
+            |envelope| {
+                let state = state.clone();
+                async move { on_pod_event(&state, &envelope).await }
+            },
+            stopped(stop.clone()),
+        )
+        .await;
+        if *stop.borrow() {
+            return;
+        }
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "reading pod events failed; resuming");
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
 }
 
 async fn stopped(mut stop: watch::Receiver<bool>) {
@@ -43,7 +119,12 @@ pub async fn hub_from_bus(state: State, bus: InProcessBus, stop: watch::Receiver
             got = rx.recv() => got,
         };
         match first {
-            Ok(envelope) => hub::dispatch(&state, &with_waiting(envelope, &mut rx)).await,
+            Ok(envelope) => {
+                let batch = with_waiting(envelope, &mut rx);
+                if !batch.is_empty() {
+                    hub::dispatch(&state, &batch).await;
+                }
+            }
             Err(RecvError::Lagged(n)) => {
                 metrics::counter!(hub::DROPPED).increment(n);
                 tracing::warn!(missed = n, "notification dispatch fell behind the bus");
@@ -68,6 +149,9 @@ pub async fn webhooks_from_bus(state: State, bus: InProcessBus, stop: watch::Rec
         match first {
             Ok(envelope) => {
                 let batch = with_waiting(envelope, &mut rx);
+                if batch.is_empty() {
+                    continue;
+                }
                 if let Err(e) = webhook::deliver_all(&state, &batch).await {
                     tracing::warn!(error = %e, "webhook delivery not recorded");
                 }

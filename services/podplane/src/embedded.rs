@@ -65,6 +65,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         workers.spawn(move |stop| podplane_notifications::workers::hub_from_bus(n, b, stop));
         let (n, b) = (notifications.clone(), bus.clone());
         workers.spawn(move |stop| podplane_notifications::workers::webhooks_from_bus(n, b, stop));
+        let (n, b) = (notifications.clone(), bus.clone());
+        workers.spawn(move |stop| podplane_notifications::workers::pods_from_bus(n, b, stop));
         let n = notifications.clone();
         let sweep = std::time::Duration::from_secs(args.notify.channel_sweep_secs.max(1));
         workers.spawn(move |stop| podplane_notifications::workers::sweep(n, sweep, stop));

@@ -95,7 +95,10 @@ pub async fn pods_are_deleted_then_purged_in_batches(store: &dyn MetadataStore) 
     assert!(due.contains(&"kpurge01".to_owned()));
     assert!(store.finish_purge("gone").await.unwrap());
     assert!(store.finish_purge("gone").await.unwrap(), "repeatable");
-    assert_eq!(store.purge_rows("gone", 2).await.unwrap(), PurgedRows::default());
+    assert_eq!(
+        store.purge_rows("gone", 2).await.unwrap(),
+        PurgedRows::default()
+    );
     assert!(store.deleted_pods().await.unwrap().is_empty());
     for name in ["gone-a", "gonea", "gon"] {
         assert!(store.get(&format!("/{name}/x")).await.unwrap().is_some());
@@ -111,7 +114,10 @@ pub async fn pods_are_deleted_then_purged_in_batches(store: &dyn MetadataStore) 
     assert_eq!(
         kinds,
         [
-            (podplane_events::PodEventKind::PodDeleted, actor.map(str::to_owned)),
+            (
+                podplane_events::PodEventKind::PodDeleted,
+                actor.map(str::to_owned)
+            ),
             (podplane_events::PodEventKind::PodPurged, None),
         ]
     );
