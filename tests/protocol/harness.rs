@@ -76,7 +76,7 @@ pub struct Via {
 }
 
 /// The shared secret between the test's services.
-const INTERNAL_SECRET: &str = "test-internal-secret";
+pub const INTERNAL_SECRET: &str = "test-internal-secret";
 
 /// Flags that belong to the notifications service (in distributed mode they go to its
 /// processes, not to storage's). Give their values as `--flag=value`.

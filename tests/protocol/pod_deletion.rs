@@ -294,3 +294,32 @@ async fn pod_delete_on_the_command_line_takes_the_same_path() {
     until_blobs(server, 0, Duration::from_secs(10)).await;
     assert_eq!(provision(server, &owner, &name).await.status(), 201);
 }
+
+/// Storage's internal pod endpoints answer only the shared secret (in embedded mode they do
+/// not exist), and bad orders get problems: a body too large, one that is not JSON, a pod
+/// that does not exist.
+#[tokio::test]
+async fn internal_pod_orders_need_the_secret_and_bad_ones_get_problems() {
+    let server = &Server::start_provisioning(&[]);
+    let url = format!("{}/.internal/pods/nobody", server.base);
+    let anonymous = client().delete(&url).send().await.expect("DELETE");
+    assert_problem(anonymous, 404).await;
+    let wrong = client().delete(&url).bearer_auth("guess").send().await;
+    assert_problem(wrong.expect("DELETE"), 404).await;
+    if !server.is_distributed() {
+        return;
+    }
+    let order = |body: Vec<u8>| {
+        client()
+            .delete(&url)
+            .bearer_auth(INTERNAL_SECRET)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let huge = format!("{{\"actor\": \"{}\"}}", "a".repeat(200 * 1024));
+    assert_problem(order(huge.into_bytes()).await.expect("DELETE"), 413).await;
+    assert_problem(order(b"{".to_vec()).await.expect("DELETE"), 400).await;
+    let unknown = order(b"{\"actor\": \"https://x.test/#me\"}".to_vec()).await;
+    assert_problem(unknown.expect("DELETE"), 404).await;
+}

@@ -56,9 +56,21 @@ impl FromRequestParts<AppState> for Trusted {
     }
 }
 
+/// Largest body of an internal call: each is a small JSON object.
+const MAX_INTERNAL_BODY: u64 = 64 * 1024;
+
+/// A whole request body, at most [`MAX_INTERNAL_BODY`] bytes (a 413 problem beyond, not
+/// axum's plain-text refusal).
+async fn read(body: axum::body::Body) -> ApiResult<bytes::Bytes> {
+    axum::body::to_bytes(body, MAX_INTERNAL_BODY as usize)
+        .await
+        .map_err(|_| ApiError::PayloadTooLarge(MAX_INTERNAL_BODY))
+}
+
 /// A request body of JSON shape `T` (`what` names it in the 400 otherwise).
-fn parse<T: serde::de::DeserializeOwned>(body: &[u8], what: &str) -> ApiResult<T> {
-    serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("not {what}: {e}")))
+async fn parse<T: serde::de::DeserializeOwned>(body: axum::body::Body, what: &str) -> ApiResult<T> {
+    let body = read(body).await?;
+    serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("not {what}: {e}")))
 }
 
 fn json(status: StatusCode, value: &impl Serialize) -> Response {
@@ -74,9 +86,9 @@ fn json(status: StatusCode, value: &impl Serialize) -> Response {
 pub async fn topic_access(
     State(state): State<AppState>,
     _: Trusted,
-    body: axum::body::Bytes,
+    body: axum::body::Body,
 ) -> ApiResult<Response> {
-    let q: TopicQuestion = parse(&body, "a topic question")?;
+    let q: TopicQuestion = parse(body, "a topic question").await?;
     let who = Requester {
         webid: q.webid,
         client_id: q.client_id,
@@ -108,9 +120,9 @@ pub async fn view(state: &AppState, who: Requester, path: &str) -> ApiResult<Top
 pub async fn create_pod(
     State(state): State<AppState>,
     _: Trusted,
-    body: axum::body::Bytes,
+    body: axum::body::Body,
 ) -> ApiResult<Response> {
-    let order: crate::pods::PodOrder = parse(&body, "a pod order")?;
+    let order: crate::pods::PodOrder = parse(body, "a pod order").await?;
     let made = crate::pods::create(state.meta.as_ref(), &state.config.base_url, &order).await?;
     state.outbox_wake.notify_one();
     let status = if made.created {
@@ -150,11 +162,13 @@ pub async fn delete_pod(
     State(state): State<AppState>,
     Path(name): Path<String>,
     _: Trusted,
-    body: axum::body::Bytes,
+    body: axum::body::Body,
 ) -> ApiResult<Response> {
+    let body = read(body).await?;
     let order: crate::pods::DeleteOrder = match body.is_empty() {
         true => Default::default(),
-        false => parse(&body, "a deletion order")?,
+        false => serde_json::from_slice(&body)
+            .map_err(|e| ApiError::BadRequest(format!("not a deletion order: {e}")))?,
     };
     let deleted = crate::pods::delete(state.meta.as_ref(), &state.config.base_url, &name, &order)
         .await?
@@ -168,9 +182,9 @@ pub async fn set_quota(
     State(state): State<AppState>,
     Path(name): Path<String>,
     _: Trusted,
-    body: axum::body::Bytes,
+    body: axum::body::Body,
 ) -> ApiResult<Response> {
-    let order: QuotaOrder = parse(&body, "a quota")?;
+    let order: QuotaOrder = parse(body, "a quota").await?;
     state.meta.set_quota(&name, order.bytes).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
