@@ -639,9 +639,19 @@ impl Server {
                     .expect("count")
             }
             Backing::Distributed { database_url, .. } => {
-                let mut c = sqlx::PgConnection::connect(database_url)
-                    .await
-                    .expect("connect");
+                // The whole suite may hold every connection the server allows for a moment.
+                let mut attempts = 0;
+                let mut c = loop {
+                    match sqlx::PgConnection::connect(database_url).await {
+                        Ok(c) => break c,
+                        Err(e) if attempts < 100 => {
+                            attempts += 1;
+                            eprintln!("connecting to count rows: {e}; retrying");
+                            tokio::time::sleep(Duration::from_millis(200)).await;
+                        }
+                        Err(e) => panic!("connecting to count rows: {e}"),
+                    }
+                };
                 sqlx::query_scalar(sql)
                     .fetch_one(&mut c)
                     .await

@@ -9,6 +9,17 @@ use reqwest::Method;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
+/// A server with the provisioning service whose processes hold few database connections:
+/// the suite runs these tests beside many others on one PostgreSQL.
+fn server(extra: &[&str]) -> Server {
+    let via = Via {
+        provision: true,
+        env: vec![("PODPLANE_DATABASE_MAX_CONNECTIONS".into(), "4".into())],
+        ..Via::default()
+    };
+    Server::start_with(&via, extra)
+}
+
 /// Resources the deleted pod holds: documents in nested containers, small binaries and a few
 /// large ones (all binaries are blobs).
 const RESOURCES: usize = 1_000;
@@ -35,24 +46,49 @@ fn resource(i: usize) -> (String, &'static str, Vec<u8>) {
     }
 }
 
-/// Fills `root` with the first `n` resources, as `owner`, 16 requests at a time.
+/// `send` again while the server answers 503 (busy while the whole suite runs), after the
+/// `Retry-After` it gives, as a well-behaved client does.
+async fn retrying<F, Fut>(mut send: F) -> reqwest::Response
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = reqwest::Response>,
+{
+    for _ in 0..20 {
+        let res = send().await;
+        if res.status() != 503 {
+            return res;
+        }
+        let wait = header(&res, "retry-after").parse().unwrap_or(1);
+        tokio::time::sleep(Duration::from_secs(wait)).await;
+    }
+    send().await
+}
+
+/// Stores resource `i` under `root` as a well-behaved client does: a 503 (the server busy,
+/// as it is while the whole suite runs) is tried again after its `Retry-After`.
+async fn put_resource(owner: &Agent, client: &reqwest::Client, root: &str, i: usize) -> u16 {
+    let (path, ct, body) = resource(i);
+    let url = format!("{root}{path}");
+    let res = retrying(|| {
+        let req = owner.request(client, Method::PUT, &url);
+        let req = req.header("content-type", ct).body(body.clone());
+        async move { req.send().await.expect("PUT") }
+    })
+    .await;
+    res.status().as_u16()
+}
+
+/// Fills `root` with the first `n` resources, as `owner`, 8 requests at a time.
 async fn fill(owner: &Agent, root: &str, n: usize) {
     let client = client();
     let puts = futures_util::stream::iter(0..n)
-        .map(|i| {
-            let (path, ct, body) = resource(i);
-            let req = owner
-                .request(&client, Method::PUT, &format!("{root}{path}"))
-                .header("content-type", ct)
-                .body(body);
-            async move { req.send().await.expect("PUT").status() }
-        })
-        .buffer_unordered(16);
+        .map(|i| put_resource(owner, &client, root, i))
+        .buffer_unordered(8);
     let statuses: Vec<_> = puts.collect().await;
     assert!(
-        statuses.iter().all(|s| s.as_u16() == 201),
+        statuses.iter().all(|s| *s == 201),
         "every resource stored: {:?}",
-        statuses.iter().find(|s| s.as_u16() != 201)
+        statuses.iter().find(|s| **s != 201)
     );
 }
 
@@ -70,16 +106,20 @@ async fn rows_of(server: &Server, name: &str) -> (i64, i64) {
 }
 
 async fn provision(server: &Server, agent: &Agent, slug: &str) -> reqwest::Response {
-    agent
-        .request(
-            &client(),
-            Method::POST,
-            &format!("{}/.provision/", server.provision_base),
-        )
-        .header("slug", slug)
-        .send()
-        .await
-        .expect("POST provision")
+    let url = format!("{}/.provision/", server.provision_base);
+    retrying(|| async {
+        let req = agent.request(&client(), Method::POST, &url);
+        req.header("slug", slug)
+            .send()
+            .await
+            .expect("POST provision")
+    })
+    .await
+}
+
+/// `agent` deletes the pod at `url` (through the provisioning API).
+async fn delete(agent: &Agent, url: &str) -> reqwest::Response {
+    retrying(|| send_as(Some(agent), Method::DELETE, url, None)).await
 }
 
 fn pod_url(server: &Server, name: &str) -> String {
@@ -96,7 +136,7 @@ async fn json(res: reqwest::Response, status: u16) -> Value {
 async fn until_purged(agent: &Agent, status_url: &str, within: Duration) -> Value {
     let deadline = Instant::now() + within;
     loop {
-        let res = send_as(Some(agent), Method::GET, status_url, None).await;
+        let res = retrying(|| send_as(Some(agent), Method::GET, status_url, None)).await;
         let status = json(res, 200).await;
         if status["state"] == "purged" {
             return status;
@@ -125,7 +165,7 @@ async fn until_blobs(server: &Server, n: usize, within: Duration) {
 async fn a_deleted_pod_is_a_404_at_once_and_then_every_row_and_blob_of_it_goes() {
     let admin = idp().agent("del-admin");
     let flag = format!("--admin-webids={}", admin.webid);
-    let server = &Server::start_provisioning(&[&flag]);
+    let server = &server(&[&flag]);
     let (owner, other) = (idp().agent("del-owner"), idp().agent("del-other"));
     let name = format!("del-{}", std::process::id());
     let made = provision(server, &owner, &name).await;
@@ -161,7 +201,7 @@ async fn a_deleted_pod_is_a_404_at_once_and_then_every_row_and_blob_of_it_goes()
     )
     .await;
 
-    let res = send_as(Some(&owner), Method::DELETE, &target, None).await;
+    let res = delete(&owner, &target).await;
     let status_url = header(&res, "location");
     let status = json(res, 202).await;
     assert_eq!(status["id"], status_url.as_str());
@@ -182,15 +222,16 @@ async fn a_deleted_pod_is_a_404_at_once_and_then_every_row_and_blob_of_it_goes()
             (Method::HEAD, &doc),
             (Method::DELETE, &doc),
         ] {
-            let res = send_as(agent, method.clone(), url, None).await;
+            let res = retrying(|| send_as(agent, method.clone(), url, None)).await;
             assert_eq!(res.status(), 404, "{method} {url}");
         }
-        let put = send_as(agent, Method::PUT, &doc, Some((TURTLE, "<#a> <#b> 1 ."))).await;
+        let body = Some((TURTLE, "<#a> <#b> 1 ."));
+        let put = retrying(|| send_as(agent, Method::PUT, &doc, body)).await;
         assert_problem(put, 404).await;
     }
     // Asking again (here an administrator) is the same deletion: 202 while it is purged, 200
     // if it just finished.
-    let again = send_as(Some(&admin), Method::DELETE, &target, None).await;
+    let again = delete(&admin, &target).await;
     assert_eq!(header(&again, "location"), status_url);
     assert!(
         matches!(again.status().as_u16(), 200 | 202),
@@ -239,7 +280,7 @@ async fn a_deleted_pod_is_a_404_at_once_and_then_every_row_and_blob_of_it_goes()
 /// replicas; embedded: the start-up sweep) and nothing of the pod is left.
 #[tokio::test]
 async fn a_purge_cut_short_by_sigkill_finishes_after_a_restart() {
-    let server = &Server::start_provisioning(&[
+    let server = &server(&[
         "--purge-batch-rows=3",
         "--gc-interval-secs=1",
         "--provision-settle-secs=1",
@@ -251,7 +292,7 @@ async fn a_purge_cut_short_by_sigkill_finishes_after_a_restart() {
     let (before, _) = rows_of(server, &name).await;
 
     let target = pod_url(server, &name);
-    let res = send_as(Some(&owner), Method::DELETE, &target, None).await;
+    let res = delete(&owner, &target).await;
     let status_url = header(&res, "location");
     assert_eq!(res.status(), 202);
     // Kill as soon as the purge has visibly started.
@@ -282,7 +323,7 @@ async fn a_purge_cut_short_by_sigkill_finishes_after_a_restart() {
 /// the command returns once the server has purged it.
 #[tokio::test]
 async fn pod_delete_on_the_command_line_takes_the_same_path() {
-    let server = &Server::start_provisioning(&["--gc-interval-secs=1"]);
+    let server = &server(&["--gc-interval-secs=1"]);
     let owner = idp().agent("del-cli");
     let name = format!("cli-del-{}", std::process::id());
     let root = header(&provision(server, &owner, &name).await, "location");
@@ -300,7 +341,7 @@ async fn pod_delete_on_the_command_line_takes_the_same_path() {
 /// that does not exist.
 #[tokio::test]
 async fn internal_pod_orders_need_the_secret_and_bad_ones_get_problems() {
-    let server = &Server::start_provisioning(&[]);
+    let server = &server(&[]);
     let url = format!("{}/.internal/pods/nobody", server.base);
     let anonymous = client().delete(&url).send().await.expect("DELETE");
     assert_problem(anonymous, 404).await;
