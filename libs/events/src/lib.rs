@@ -5,6 +5,7 @@
 //! (distributed mode), plus the Kafka consumer helper services use. It must not know
 //! about HTTP or storage; the transactional outbox that feeds a bus lives in `podplane-store`.
 
+mod audit;
 mod bus;
 mod context;
 mod kafka;
@@ -12,6 +13,10 @@ mod kafka_config;
 mod lag;
 mod types;
 
+pub use audit::{
+    AuditEvent, AuditName, Audited, Emitter, Generator, Outcome, Subject, Thing, AUDIT_CONTEXT,
+    AUDIT_TOPIC,
+};
 pub use bus::{EventBus, EventError, InProcessBus};
 pub use context::MSK_IAM_TOKENS;
 pub use kafka::{consume, ensure_topics, tail, KafkaBus, TailPositions};
