@@ -13,7 +13,7 @@ use crate::lag::STATISTICS_INTERVAL_MS;
 use crate::types::Envelope;
 use futures_util::StreamExt;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
@@ -211,8 +211,8 @@ impl RecentIds {
 }
 
 /// Consumes `topics` as consumer group `group` until `handler` fails or `stop` resolves. Each
-/// envelope's offset is committed after `handler` returned Ok; an envelope whose event id was
-/// already handled is skipped (and committed).
+/// envelope's offset is committed (within a second) after `handler` returned Ok; an envelope
+/// whose event id was already handled is skipped (and committed).
 pub async fn consume<F, Fut>(
     kafka: &KafkaConfig,
     group: &str,
@@ -244,7 +244,13 @@ where
     let consumer: StreamConsumer<KafkaContext<MSK_IAM>> = kafka
         .client()
         .set("group.id", group)
-        .set("enable.auto.commit", "false")
+        // At least once without a commit request per message: an offset is stored once its
+        // handler returned Ok, and librdkafka commits what is stored every second (and when
+        // the consumer closes). Per-message commits swamped the group coordinator: thousands
+        // in flight, sessions of other groups timing out behind them.
+        .set("enable.auto.commit", "true")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.commit.interval.ms", "1000")
         .set("auto.offset.reset", "earliest")
         // A member that died (SIGKILL, lost node) gives its partitions up within 10 s.
         .set("session.timeout.ms", "10000")
@@ -274,11 +280,10 @@ where
                 return Err(e);
             }
         }
-        // Asynchronous: a later commit covers one that is lost, and after a crash the worst
-        // case is a redelivery, which consumers drop by event id. (A synchronous commit per
-        // message caps a consumer at one broker round trip per event.)
+        // Committed with the next periodic commit: after a crash the worst case is a
+        // redelivery of the last second's events, which consumers drop by event id.
         consumer
-            .commit_message(&message, CommitMode::Async)
+            .store_offset_from_message(&message)
             .map_err(unavailable)?;
     }
 }
