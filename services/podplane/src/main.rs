@@ -20,11 +20,24 @@ use podplane_telemetry::logs::LogFormat;
 fn main() -> anyhow::Result<()> {
     // Parsers and query evaluators recurse over a document's structure. Limits bound that
     // nesting; a roomy stack (virtual memory, touched only when used) keeps a margin.
-    tokio::runtime::Builder::new_multi_thread()
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_stack_size(16 * 1024 * 1024)
-        .build()?
-        .block_on(run())
+        .build()?;
+    let result = runtime.block_on(run());
+    // Once `run` returns, every commit is made and every server has drained. Dropping the
+    // runtime would wait for the tasks it still holds, and a sqlx pool's maintenance task can
+    // spin through a runtime's shutdown (a `podplane pod create` was seen never to exit), so
+    // the process ends here.
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    match result {
+        Ok(()) => std::process::exit(0),
+        Err(e) => {
+            eprintln!("Error: {e:?}");
+            std::process::exit(1)
+        }
+    }
 }
 
 async fn healthcheck(args: &cli::HealthcheckArgs) -> anyhow::Result<()> {
