@@ -8,7 +8,7 @@
 use crate::error::StoreError;
 use crate::meta::*;
 use crate::now_ms;
-use podplane_events::{Envelope, ResourceEvent, ResourceEventKind};
+use podplane_events::{AuditName, Envelope, ResourceEvent, ResourceEventKind};
 use uuid::Uuid;
 
 /// A new row (or the new state of an existing one).
@@ -303,6 +303,13 @@ pub(crate) async fn write(
         }
     }
     events.flush(tx, now).await?;
+    if let Some(who) = &req.audit {
+        let (name, status) = match created {
+            true => (AuditName::ResourceCreated, 201),
+            false => (AuditName::ResourceUpdated, 204),
+        };
+        crate::audit::record(tx, base_url, name, &req.path, who, status, now).await?;
+    }
     let resource = Resource {
         path: path.to_owned(),
         kind: req.kind,
@@ -364,7 +371,12 @@ pub(crate) async fn delete(
         let state = touch(tx, &parent, now).await?;
         events.push(ResourceEventKind::Remove, path, Some(&parent), Some(&state));
     }
-    events.flush(tx, now).await
+    events.flush(tx, now).await?;
+    if let Some(who) = &req.audit {
+        let name = AuditName::ResourceDeleted;
+        crate::audit::record(tx, base_url, name, &req.path, who, 204, now).await?;
+    }
+    Ok(())
 }
 
 /// An owned copy of a [`NewPod`], for the task or thread that creates it.

@@ -9,6 +9,7 @@
 //!
 //! It must not know about HTTP; protocol rules come from `podplane-solid`.
 
+mod audit;
 mod blob;
 mod cache;
 mod engine;
@@ -29,6 +30,7 @@ mod sqlite_group;
 #[doc(hidden)]
 pub mod testing;
 
+pub use audit::STORAGE_SERVICE;
 pub use blob::{read_content, BlobStore, ByteStream, DiskBlobStore};
 pub use cache::CachedMetadataStore;
 pub use error::StoreError;

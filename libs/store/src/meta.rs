@@ -224,6 +224,9 @@ pub struct WriteRequest {
     /// to, which must exist. Auxiliary resources are not members of any container.
     pub auxiliary_of: Option<podplane_solid::path::ResourcePath>,
     pub actor: Option<String>,
+    /// Who asked, for the audit event queued with the write; `None`: not audited (the
+    /// store's own tests, changes the server makes by itself).
+    pub audit: Option<podplane_events::Audited>,
     /// The quota of a pod that has none of its own (`None`: unlimited). A write that would
     /// take the pod past its quota fails with [`StoreError::QuotaExceeded`] and stores nothing.
     pub default_quota: Option<u64>,
@@ -237,6 +240,8 @@ pub struct DeleteRequest {
     /// What must hold of the target's row at commit.
     pub expect: Expect,
     pub actor: Option<String>,
+    /// Who asked, for the audit event queued with the deletion; `None`: not audited.
+    pub audit: Option<podplane_events::Audited>,
 }
 
 /// Metadata persistence. Every mutating method is one transaction that also queues its events

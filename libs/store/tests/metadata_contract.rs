@@ -5,6 +5,8 @@ use podplane_solid::path::ResourcePath;
 use podplane_store::*;
 use std::sync::Arc;
 
+#[path = "metadata_contract/audit.rs"]
+mod audit;
 #[path = "metadata_contract/pod_deletion.rs"]
 mod pod_deletion;
 #[path = "metadata_contract/quotas.rs"]
@@ -30,6 +32,7 @@ fn doc(path: &str, unchanged: Option<Option<String>>) -> WriteRequest {
         create_ancestors: true,
         auxiliary_of: None,
         actor: Some("https://id.test/me".into()),
+        audit: None,
         default_quota: None,
     }
 }
@@ -177,6 +180,7 @@ async fn conditions_are_checked_at_commit(store: &dyn MetadataStore) {
             unchanged: None,
         },
         actor: None,
+        audit: None,
     };
     assert!(matches!(
         store.delete(delete(only_create, any.clone())).await,
@@ -264,6 +268,7 @@ async fn delete_rules(store: &dyn MetadataStore) {
         auxiliaries: vec![],
         expect: Expect::default(),
         actor: None,
+        audit: None,
     };
     assert!(matches!(
         store.delete(req("/e/c/")).await,
@@ -277,6 +282,7 @@ async fn delete_rules(store: &dyn MetadataStore) {
             ..Expect::default()
         },
         actor: None,
+        audit: None,
     };
     assert!(matches!(
         store.delete(stale).await,
@@ -313,6 +319,7 @@ async fn superseded_and_orphaned_blobs_become_garbage(store: &dyn MetadataStore)
             auxiliaries: vec![],
             expect: Expect::default(),
             actor: None,
+            audit: None,
         })
         .await
         .unwrap();
@@ -450,6 +457,7 @@ async fn auxiliary_resources_follow_their_subject(store: &dyn MetadataStore) {
             auxiliaries: vec![p("/i/x.meta")],
             expect: Expect::default(),
             actor: None,
+            audit: None,
         })
         .await
         .unwrap();
@@ -514,6 +522,7 @@ async fn run_contract(store: Arc<dyn MetadataStore>) {
     auxiliary_resources_follow_their_subject(s).await;
     proof_ids_are_claimed_once(s).await;
     pod_deletion::pods_are_deleted_then_purged_in_batches(s).await;
+    audit::audited_changes_queue_their_event_in_the_same_transaction(s).await;
 }
 
 #[tokio::test]

@@ -37,6 +37,7 @@ async fn write(store: &SqliteMetadataStore, path: &str) {
             create_ancestors: true,
             auxiliary_of: None,
             actor: None,
+            audit: None,
             default_quota: None,
         })
         .await

@@ -3,7 +3,7 @@
 
 use crate::cli::{DatabaseArgs, NotificationsArgs, ProvisionArgs, StorageArgs};
 use crate::runtime::{self, Workers};
-use podplane_events::{ensure_topics, KafkaBus, POD_TOPIC, RESOURCE_TOPIC};
+use podplane_events::{ensure_topics, KafkaBus, AUDIT_TOPIC, POD_TOPIC, RESOURCE_TOPIC};
 use podplane_store::PgSettings;
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,7 +51,7 @@ pub async fn storage(args: StorageArgs) -> anyhow::Result<()> {
     let purger_kafka = kafka.clone();
     let topics_ready = async move {
         loop {
-            match ensure_topics(&kafka, &[RESOURCE_TOPIC, POD_TOPIC]).await {
+            match ensure_topics(&kafka, &[RESOURCE_TOPIC, POD_TOPIC, AUDIT_TOPIC]).await {
                 Ok(()) => return,
                 Err(e) => tracing::warn!(error = %e, "cannot create Kafka topics yet; retrying"),
             }

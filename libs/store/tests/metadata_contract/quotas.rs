@@ -23,6 +23,7 @@ fn remove(path: &str) -> DeleteRequest {
         auxiliaries: Vec::new(),
         expect: Expect::default(),
         actor: None,
+        audit: None,
     }
 }
 

@@ -36,6 +36,8 @@ pub struct Grant {
     /// The target's row as authorization read it (`Some(None)`: there is none), when the
     /// target is not an auxiliary resource: see [`Grant::take_row`].
     row: Option<Option<Resource>>,
+    /// The request's id (`X-Request-Id`), for audit events.
+    request_id: Option<String>,
 }
 
 /// The modes held in the three places `access::need` names.
@@ -63,6 +65,16 @@ impl Grant {
     /// The authenticated WebID behind a request, for events and `acp:CreatorAgent`.
     pub fn actor(&self) -> Option<&str> {
         self.who.webid.as_deref()
+    }
+
+    /// Who asked, and in which request, as audit events record it.
+    pub fn audited(&self) -> podplane_events::Audited {
+        podplane_events::Audited {
+            webid: self.who.webid.clone(),
+            client_id: self.who.client_id.clone(),
+            issuer: self.who.issuer.clone(),
+            request_id: self.request_id.clone(),
+        }
     }
 
     /// The target's row: the one authorization read, or (for an auxiliary resource, whose
@@ -238,7 +250,9 @@ pub async fn authorize(
     headers: &HeaderMap,
 ) -> ApiResult<Grant> {
     let who = identify(state, method, raw_path, headers).await?;
-    decide(state, method, path, who).await
+    let mut grant = decide(state, method, path, who).await?;
+    grant.request_id = header_str(headers, "x-request-id").map(str::to_owned);
+    Ok(grant)
 }
 
 async fn decide(
@@ -265,6 +279,7 @@ async fn decide(
             kind: None,
             held: Held::ALL,
             row: None,
+            request_id: None,
         });
     }
     let Some(mut g) = governing else {
@@ -275,6 +290,7 @@ async fn decide(
             kind: None,
             held: Held::NONE,
             row: None,
+            request_id: None,
         });
     };
     let kind = Some(g.pod.access);
@@ -331,6 +347,7 @@ async fn decide(
         kind,
         held,
         row: aux.is_none().then(|| g.subject.take()),
+        request_id: None,
     })
 }
 

@@ -53,6 +53,7 @@ pub async fn delete(state: &AppState, req: ResourceRequest) -> ApiResult<Respons
             unchanged: None,
         },
         actor: grant.actor().map(str::to_owned),
+        audit: Some(grant.audited()),
     };
     match state.delete(req).await {
         Ok(()) => Ok(StatusCode::NO_CONTENT.into_response()),

@@ -145,7 +145,7 @@ pub async fn patch(state: &AppState, req: ResourceRequest) -> ApiResult<Response
         let triples = super::acr_view::as_stored(state, &path, triples).await?;
         let staged = stage_rdf(state, kind, &triples).await?;
         match state
-            .write(staged.request(&path, expect, grant.actor()))
+            .write(staged.request(&path, expect, &grant.audited()))
             .await
         {
             Ok((resource, created)) => {

@@ -16,6 +16,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::StreamExt;
+use podplane_events::Audited;
 use podplane_solid::access::Operation;
 use podplane_solid::container::check_client_triples;
 use podplane_solid::path::{sanitize_slug, ResourcePath};
@@ -35,13 +36,8 @@ pub struct Staged {
 
 impl Staged {
     /// The write that commits this content at `path` (creating missing ancestors) if
-    /// `expect` holds then, on behalf of `actor` (a WebID).
-    pub fn request(
-        &self,
-        path: &ResourcePath,
-        expect: Expect,
-        actor: Option<&str>,
-    ) -> WriteRequest {
+    /// `expect` holds then, on behalf of `by` (audited with the write).
+    pub fn request(&self, path: &ResourcePath, expect: Expect, by: &Audited) -> WriteRequest {
         WriteRequest {
             path: path.clone(),
             kind: self.kind,
@@ -51,7 +47,8 @@ impl Staged {
             expect,
             create_ancestors: true,
             auxiliary_of: path.auxiliary_subject(),
-            actor: actor.map(str::to_owned),
+            actor: by.webid.clone(),
+            audit: Some(by.clone()),
             // Set from the configuration by `Services::write`.
             default_quota: None,
         }
@@ -107,7 +104,7 @@ pub async fn put(state: &AppState, req: ResourceRequest) -> ApiResult<Response> 
     let result = async {
         let staged = materialize(state, &path, &incoming).await?;
         let done = state
-            .write(staged.request(&path, expect, grant.actor()))
+            .write(staged.request(&path, expect, &grant.audited()))
             .await
             .map_err(|e| grant.explain(state, &path, op, e));
         if done.is_err() {
@@ -151,8 +148,8 @@ pub async fn post(state: &AppState, req: ResourceRequest) -> ApiResult<Response>
         .and_then(sanitize_slug);
     refuse_what_cannot_fit(state, &container, &headers).await?;
     let incoming = receive(state, &headers, body, as_container).await?;
-    let actor = grant.actor();
-    let result = create_child(state, &container, slug, as_container, &incoming, actor).await;
+    let by = grant.audited();
+    let result = create_child(state, &container, slug, as_container, &incoming, &by).await;
     if result.is_err() {
         incoming.discard(state).await;
     }
@@ -174,7 +171,7 @@ async fn create_child(
     slug: Option<String>,
     as_container: bool,
     incoming: &Incoming,
-    actor: Option<&str>,
+    by: &Audited,
 ) -> ApiResult<Resource> {
     let random = || uuid::Uuid::new_v4().simple().to_string();
     let mut names = Vec::new();
@@ -193,7 +190,7 @@ async fn create_child(
         // The container exists; if it vanishes meanwhile, fail rather than recreate it.
         let req = WriteRequest {
             create_ancestors: false,
-            ..staged.request(&path, Expect::absent(), actor)
+            ..staged.request(&path, Expect::absent(), by)
         };
         match state.write(req).await {
             Ok((resource, _)) => return Ok(resource),

@@ -1,0 +1,40 @@
+//! Audit events of the storage service, queued in the transaction of the change they describe
+//! (the outbox), so a change and its audit record commit, or roll back, together.
+
+use crate::engine::WriteTx;
+use crate::error::StoreError;
+use podplane_events::{AuditEvent, AuditName, Audited, Emitter, Subject};
+use podplane_solid::path::ResourcePath;
+
+/// The storage service's name in its audit events (`generator`).
+pub const STORAGE_SERVICE: &str = "podplane-storage";
+
+/// Queues the audit event `name` of the change at `path`, asked by `who`, answered with
+/// `status`.
+pub(crate) async fn record(
+    tx: &mut impl WriteTx,
+    base_url: &str,
+    name: AuditName,
+    path: &ResourcePath,
+    who: &Audited,
+    status: u16,
+    now: i64,
+) -> Result<(), StoreError> {
+    let Some(pod) = path.pod() else {
+        return Ok(());
+    };
+    let iri = format!("{base_url}{}", path.as_str());
+    let storage = format!("{base_url}/{pod}/");
+    let subject = Subject {
+        iri: &iri,
+        pod,
+        storage: &storage,
+    };
+    let emitter = Emitter {
+        name: STORAGE_SERVICE,
+        base_url,
+    };
+    let mut envelope = AuditEvent::new(&emitter, name, &subject, who, status, now).envelope();
+    envelope.traceparent = podplane_telemetry::trace::current_traceparent();
+    tx.enqueue(&envelope, now).await
+}
