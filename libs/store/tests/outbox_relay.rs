@@ -63,8 +63,8 @@ async fn relay_survives_a_bus_outage_without_loss_or_reordering() {
     bus.down.store(false, Ordering::SeqCst);
     while relay_batch(&store, &bus).await.unwrap() > 0 {}
     let seen = bus.seen.lock().unwrap().clone();
-    // Pod root Create + (Create, Add) per document.
-    assert_eq!(seen.len(), 1 + 50 * 2);
+    // Pod root Create and its pod-provisioned audit event + (Create, Add) per document.
+    assert_eq!(seen.len(), 2 + 50 * 2);
     let objects: Vec<String> = seen
         .iter()
         .map(|e| serde_json::from_slice::<serde_json::Value>(&e.payload).unwrap())

@@ -1,5 +1,6 @@
 //! Audited changes queue their audit event in their own transaction: one per committed
-//! change, none for a change that failed or was not audited.
+//! change (the pod's provisioning included), none for a change that failed or was not
+//! audited.
 
 use super::{doc, p};
 use podplane_events::{AuditEvent, AuditName, Audited};
@@ -50,12 +51,16 @@ pub async fn audited_changes_queue_their_event_in_the_same_transaction(store: &d
     assert_eq!(
         seen,
         [
+            // The pod itself, provisioned for its owner (none here).
+            (AuditName::PodProvisioned, 201),
             (AuditName::ResourceCreated, 201),
             (AuditName::ResourceUpdated, 204),
             (AuditName::ResourceDeleted, 204),
         ]
     );
-    let first = &events[0];
+    assert_eq!(events[0].object[0].id, format!("{}/au/", super::BASE));
+    assert!(events[0].actor.is_empty());
+    let first = &events[1];
     assert_eq!(first.object[0].id, format!("{}/au/a", super::BASE));
     assert_eq!(first.target.id, format!("{}/au/", super::BASE));
     assert_eq!(first.actor[0].id, "https://id.test/me");

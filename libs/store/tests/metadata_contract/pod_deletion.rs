@@ -122,6 +122,26 @@ pub async fn pods_are_deleted_then_purged_in_batches(store: &dyn MetadataStore) 
         ]
     );
     assert_eq!(events[0].storage, format!("{}/gone/", super::BASE));
+    // Its audit trail records the deletion, by whom, in the same transaction.
+    let audited: Vec<_> = store
+        .outbox_pending(100_000)
+        .await
+        .unwrap()
+        .iter()
+        .filter_map(|(_, e)| podplane_events::AuditEvent::of(e))
+        .filter(|e| e.pod() == "gone")
+        .map(|e| (e.name, e.actor.first().map(|a| a.id.clone())))
+        .collect();
+    assert_eq!(
+        audited,
+        [
+            (podplane_events::AuditName::PodProvisioned, None),
+            (
+                podplane_events::AuditName::PodDeleted,
+                actor.map(str::to_owned)
+            ),
+        ]
+    );
 
     // The name is free: a new pod under it starts empty.
     store.create_pod(NewPod::bare("gone")).await.unwrap();
