@@ -37,6 +37,10 @@ pub struct StorageConfig {
     /// Skip access control entirely: every request may do everything. For local
     /// experiments only; the flag that sets it says so loudly.
     pub open_access: bool,
+    /// Which reads and refusals are audited (changes always are).
+    pub audit: crate::audit::AuditMode,
+    /// Read and refusal audit events held while the bus takes them; more are dropped.
+    pub audit_queue: usize,
 }
 
 impl StorageConfig {
@@ -58,6 +62,8 @@ impl StorageConfig {
             default_quota_bytes: None,
             purge_batch_rows: 500,
             open_access: false,
+            audit: crate::audit::AuditMode::default(),
+            audit_queue: 10_000,
         }
     }
 

@@ -39,7 +39,7 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    fn status(&self) -> StatusCode {
+    pub(crate) fn status(&self) -> StatusCode {
         match self {
             ApiError::Solid(e) => match e {
                 SolidError::InvalidPath(_)

@@ -6,6 +6,7 @@
 //! into another service's database.
 
 pub mod access;
+pub mod audit;
 pub mod config;
 pub mod contexts;
 pub mod cpu;
@@ -48,6 +49,8 @@ pub struct Services {
     pub access: access::AccessControl,
     /// Where client documents are parsed and patches evaluated.
     pub cpu: cpu::CpuPool,
+    /// Where reads and refusals are audited, without waiting.
+    pub audit: audit::AuditTap,
 }
 
 impl AppState {
@@ -72,8 +75,10 @@ impl AppState {
             })
             .build();
         let cpu = cpu::CpuPool::new(config.cpu_jobs);
+        let audit = audit::AuditTap::new(config.audit, config.audit_queue);
         Self(Arc::new(Services {
             cpu,
+            audit,
             config,
             meta,
             blobs,

@@ -67,6 +67,19 @@ impl Grant {
         self.who.webid.as_deref()
     }
 
+    /// A grant of nothing to `who`.
+    fn of(who: Requester) -> Self {
+        Grant {
+            who,
+            modes: Modes::NONE,
+            public: None,
+            kind: None,
+            held: Held::NONE,
+            row: None,
+            request_id: None,
+        }
+    }
+
     /// Who asked, and in which request, as audit events record it.
     pub fn audited(&self) -> podplane_events::Audited {
         podplane_events::Audited {
@@ -240,6 +253,12 @@ pub async fn may_get(state: &AppState, path: &ResourcePath, who: Requester) -> A
     }
 }
 
+/// A request that may not proceed: why, and who asked (for its audit event).
+pub struct Refusal {
+    pub who: podplane_events::Audited,
+    pub error: ApiError,
+}
+
 /// Decides whether the request may proceed. Paths in no (live) pod are a 404; the server
 /// root passes (its handlers answer for it).
 pub async fn authorize(
@@ -248,11 +267,33 @@ pub async fn authorize(
     path: &ResourcePath,
     raw_path: &str,
     headers: &HeaderMap,
-) -> ApiResult<Grant> {
-    let who = identify(state, method, raw_path, headers).await?;
-    let mut grant = decide(state, method, path, who).await?;
-    grant.request_id = header_str(headers, "x-request-id").map(str::to_owned);
-    Ok(grant)
+) -> Result<Grant, Refusal> {
+    let request_id = header_str(headers, "x-request-id").map(str::to_owned);
+    let audited = |who: Option<Requester>| podplane_events::Audited {
+        request_id: request_id.clone(),
+        ..who.map(|who| Grant::of(who).audited()).unwrap_or_default()
+    };
+    let who = match identify(state, method, raw_path, headers).await {
+        Ok(who) => who,
+        Err(error) => {
+            return Err(Refusal {
+                who: audited(None),
+                error,
+            })
+        }
+    };
+    // Kept only when a refusal would be audited.
+    let asked = (state.audit.mode() != crate::audit::AuditMode::Off).then(|| who.clone());
+    match decide(state, method, path, who).await {
+        Ok(mut grant) => {
+            grant.request_id = request_id;
+            Ok(grant)
+        }
+        Err(error) => Err(Refusal {
+            who: audited(asked),
+            error,
+        }),
+    }
 }
 
 async fn decide(
@@ -283,15 +324,7 @@ async fn decide(
         });
     }
     let Some(mut g) = governing else {
-        return Ok(Grant {
-            who,
-            modes: Modes::NONE,
-            public: None,
-            kind: None,
-            held: Held::NONE,
-            row: None,
-            request_id: None,
-        });
+        return Ok(Grant::of(who));
     };
     let kind = Some(g.pod.access);
     let reads = matches!(*method, Method::GET | Method::HEAD);

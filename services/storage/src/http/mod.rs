@@ -4,6 +4,7 @@
 //! handler per method, all of the same shape (`read`, `write`, `patch`, `delete`) → one store
 //! call, which checks preconditions and the create-or-replace decision against the row as it
 //! is at commit → response headers from `respond`, access headers from `authz::decorate`.
+//! Reads and refusals are handed to the audit tap (`crate::audit`) on the way out.
 
 mod acr_view;
 mod authz;
@@ -17,6 +18,7 @@ mod request;
 mod respond;
 mod write;
 
+use crate::audit::AuditMode;
 use crate::error::{problem, ApiError, ApiResult};
 use crate::AppState;
 use axum::body::Body;
@@ -118,8 +120,18 @@ async fn route(state: AppState, req: Request) -> ApiResult<Response> {
         let reveal = authz::may_read(&state, &path, raw_path, req.headers()).await;
         (None, read::options(&state, &path, reveal).await?)
     } else {
-        let grant = authz::authorize(&state, &method, &path, raw_path, req.headers()).await?;
+        let reads = matches!(method, Method::GET | Method::HEAD);
+        let base = &state.config.base_url;
+        let grant = match authz::authorize(&state, &method, &path, raw_path, req.headers()).await {
+            Ok(grant) => grant,
+            Err(refused) => {
+                let status = refused.error.status().as_u16();
+                state.audit.record(base, &path, reads, &refused.who, status);
+                return Err(refused.error);
+            }
+        };
         let shown = grant.shown();
+        let audited = (state.audit.mode() != AuditMode::Off).then(|| grant.audited());
         let (parts, body) = req.into_parts();
         let req = ResourceRequest {
             path: path.clone(),
@@ -128,7 +140,15 @@ async fn route(state: AppState, req: Request) -> ApiResult<Response> {
             body,
             grant,
         };
-        (Some(shown), handle(&state, req).await?)
+        let answer = handle(&state, req).await;
+        if let Some(who) = &audited {
+            let status = match &answer {
+                Ok(res) => res.status(),
+                Err(e) => e.status(),
+            };
+            state.audit.record(base, &path, reads, who, status.as_u16());
+        }
+        (Some(shown), answer?)
     };
     authz::decorate(&state, &method, &path, shown, &mut res).await;
     Ok(res)
