@@ -18,12 +18,14 @@ async fn serve_keeps_metadata_and_content_where_their_urls_say() {
     let db = format!("podplane_urls_{pid}");
     psql(&infra.pg_admin_url, &format!("CREATE DATABASE {db}"));
     psql(&infra.pg_admin_url, &format!("CREATE DATABASE {db}_p"));
+    psql(&infra.pg_admin_url, &format!("CREATE DATABASE {db}_a"));
     let (server, _) = infra
         .pg_admin_url
         .rsplit_once('/')
         .expect("PODPLANE_TEST_PG_URL names a database");
     let metadata = format!("{server}/{db}");
     let provision = format!("{server}/{db}_p");
+    let audit = format!("{server}/{db}_a");
     let prefix = format!("urls-{pid}/");
     let blobs = format!("s3://{}/{prefix}", infra.s3_bucket);
     let data = tempfile::tempdir().expect("tempdir");
@@ -55,6 +57,7 @@ async fn serve_keeps_metadata_and_content_where_their_urls_say() {
             .arg(data.path())
             .args(["--metadata-url", &metadata, "--blob-url", &blobs])
             .args(["--provision-database-url", &provision])
+            .args(["--audit-database-url", &audit])
             .args(["--s3-endpoint", &infra.s3_endpoint, "--s3-path-style"])
             .args(["--danger-no-access-control", "--exit-on-stdin-eof"])
             .env("PODPLANE_LOG", "warn")

@@ -71,6 +71,9 @@ pub struct Via {
     /// Run the provisioning service (distributed mode: one replica on its own origin;
     /// embedded mode always serves it).
     pub provision: bool,
+    /// Run the audit service (distributed mode: one replica on its own origin; embedded
+    /// mode always serves it).
+    pub audit: bool,
     /// Environment variables for every process (e.g. the `OTEL_*` set).
     pub env: Vec<(String, String)>,
 }
@@ -94,6 +97,12 @@ fn is_provision_flag(flag: &str) -> bool {
 
 fn is_storage_flag_too(flag: &str) -> bool {
     flag.starts_with("--max-pods-per-owner")
+}
+
+/// Flags of the audit service (distributed mode). Storage's own audit flags (`--audit=`,
+/// `--audit-queue`) stay with storage.
+fn is_audit_flag(flag: &str) -> bool {
+    flag.starts_with("--audit-retention") || flag.starts_with("--audit-sinks")
 }
 
 /// The shared services' addresses (distributed mode), for putting proxies in front of them.
@@ -150,6 +159,12 @@ pub struct Server {
     /// The provisioning database (distributed mode: always made, `pod create` records
     /// owners there).
     provision_database: Option<String>,
+    /// Base URL of the audit service (the server's own in embedded mode; one replica on its
+    /// own origin in distributed mode).
+    pub audit_base: String,
+    audit_replica: Option<SocketAddr>,
+    audit_children: Mutex<Vec<Child>>,
+    audit_database: Option<String>,
     env: Vec<(String, String)>,
 }
 
@@ -295,7 +310,25 @@ impl Server {
             }
             _ => (base.clone(), None),
         };
+        let (audit_base, audit_replica, audit_database) = match &backing {
+            Backing::Distributed { database_url, .. } if via.audit => {
+                let db = format!("{database_url}_a");
+                let (server, name) = db.rsplit_once('/').expect("database URL");
+                let admin = via
+                    .postgres_admin
+                    .clone()
+                    .unwrap_or(format!("{server}/postgres"));
+                psql(&admin, &format!("CREATE DATABASE {name}"));
+                let listen = free_addr();
+                (format!("http://{listen}"), Some(listen), Some(db))
+            }
+            _ => (base.clone(), None, None),
+        };
         let server = Server {
+            audit_base,
+            audit_replica,
+            audit_children: Mutex::new(Vec::new()),
+            audit_database,
             base,
             addr,
             replicas,
@@ -364,7 +397,10 @@ impl Server {
                 if self.provision_replica.is_some() {
                     cmd.args(["--provision-base-url", &self.provision_base]);
                 }
-                if self.notify_database.is_some() || self.provision_replica.is_some() {
+                let peers = self.notify_database.is_some()
+                    || self.provision_replica.is_some()
+                    || self.audit_replica.is_some();
+                if peers {
                     cmd.args(["--internal-secret", INTERNAL_SECRET]);
                 }
             }
@@ -384,7 +420,9 @@ impl Server {
         }
         let distributed = self.is_distributed();
         cmd.args(self.extra.iter().filter(|e| {
-            let elsewhere = is_notify_flag(e) || (is_provision_flag(e) && !is_storage_flag_too(e));
+            let elsewhere = is_notify_flag(e)
+                || is_audit_flag(e)
+                || (is_provision_flag(e) && !is_storage_flag_too(e));
             *e != "--no-private-fetch-for-tests" && !(distributed && elsewhere)
         }))
         .env("PODPLANE_LOG", "warn")
@@ -421,6 +459,52 @@ impl Server {
         let mut cmd = self.service_command("provision", db, listen, &self.provision_base);
         cmd.args(self.extra.iter().filter(|e| is_provision_flag(e)));
         cmd
+    }
+
+    /// The audit replica (distributed mode), in a consumer group of this server's own.
+    fn audit_command(&self, listen: SocketAddr) -> Command {
+        let Backing::Distributed { kafka, .. } = &self.backing else {
+            unreachable!("the audit replica runs in distributed mode only")
+        };
+        let db = self.audit_database.as_deref().expect("audit database");
+        let group = format!("podplane-a-{}", db.rsplit('/').next().unwrap_or(db));
+        let mut cmd = self.service_command("audit", db, listen, &self.audit_base);
+        cmd.args(["--kafka-bootstrap-servers", kafka])
+            .args(["--kafka-consumer-group", &group])
+            .args(
+                self.extra
+                    .iter()
+                    .filter(|e| is_audit_flag(e) || e.starts_with("--admin-webids")),
+            );
+        cmd
+    }
+
+    /// Starts the audit replica (distributed mode; nothing in embedded mode).
+    pub fn spawn_audit(&self) {
+        if let Some(listen) = self.audit_replica {
+            let child = self.audit_command(listen).spawn().expect("spawn audit");
+            self.audit_children.lock().unwrap().push(child);
+            wait_ready(listen);
+        }
+    }
+
+    /// SIGKILL to the audit replica (distributed mode).
+    pub fn kill9_audit(&self) {
+        for mut c in self.audit_children.lock().unwrap().drain(..) {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// The audit database's URL: the data directory's SQLite file, or the replica's
+    /// PostgreSQL database.
+    pub fn audit_database_url(&self) -> String {
+        match &self.backing {
+            Backing::Disk { dir } => {
+                format!("sqlite://{}", dir.path().join("audit.sqlite").display())
+            }
+            Backing::Distributed { .. } => self.audit_database.clone().expect("audit database"),
+        }
     }
 
     /// A service beside storage (distributed mode): its database, its address and base URL,
@@ -468,6 +552,7 @@ impl Server {
             self.provision_children.lock().unwrap().push(child);
             wait_ready(listen);
         }
+        self.spawn_audit();
     }
 
     /// SIGKILL to one notifications replica (distributed mode): its connections and its
@@ -531,6 +616,7 @@ impl Server {
             let _ = c.kill();
             let _ = c.wait();
         }
+        self.kill9_audit();
     }
 
     /// Starts the same server again (same ports, same state) after a crash.
@@ -660,6 +746,15 @@ impl Server {
         }
     }
 
+    /// Runs `sql` on the audit database, as an intruder with access to it would.
+    pub async fn audit_execute(&self, sql: &str) {
+        sqlx::any::install_default_drivers();
+        let mut c = <sqlx::AnyConnection as sqlx::Connection>::connect(&self.audit_database_url())
+            .await
+            .expect("open the audit database");
+        sqlx::query(sql).execute(&mut c).await.expect("tamper");
+    }
+
     /// Number of stored blobs (files on disk, or objects under the server's S3 prefix).
     pub fn blob_files(&self) -> usize {
         match &self.backing {
@@ -753,8 +848,9 @@ impl Drop for Server {
                 .map(|(server, _)| server);
             if let Some((server, db)) = database_url.rsplit_once('/') {
                 if Some(server) == shared_server {
-                    // The server's own database and its services' (`_n`, `_p`).
-                    for db in [db.to_owned(), format!("{db}_n"), format!("{db}_p")] {
+                    // The server's own database and its services' (`_n`, `_p`, `_a`).
+                    let services = [format!("{db}_n"), format!("{db}_p"), format!("{db}_a")];
+                    for db in std::iter::once(db.to_owned()).chain(services) {
                         psql(
                             &infra.pg_admin_url,
                             &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),

@@ -83,6 +83,7 @@ impl Drop for LogsOnFailure {
             "storage-2",
             "notifications",
             "provision",
+            "audit",
         ];
         let mut args = vec!["logs", "--no-color", "--timestamps", "--tail", "200"];
         args.extend(services);

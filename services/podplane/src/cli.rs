@@ -1,9 +1,11 @@
 //! Command-line flags, each with an environment fallback (ESS names where ESS has one).
 
+mod audit;
 mod kafka;
 mod notify;
 mod provision;
 
+pub use audit::{AuditArgs, AuditVerifyArgs, AuditingArgs};
 pub use kafka::KafkaArgs;
 pub use notify::{NotificationsArgs, NotifyArgs};
 pub use provision::{ProvisionArgs, ProvisioningArgs};
@@ -44,6 +46,14 @@ pub enum Command {
     /// within a per-owner limit), its record of owners in its own PostgreSQL database, pods
     /// made by the storage service (distributed mode). Run as many as you like.
     Provision(ProvisionArgs),
+    /// Run one audit replica: stores the audit events every service emits (from Kafka) in its
+    /// own PostgreSQL database, chained per pod, copies them to the configured sinks and
+    /// serves them to pod owners and administrators (distributed mode). Run as many as you
+    /// like.
+    Audit(AuditArgs),
+    /// Verify the audit database's hash chains: exit 0 when every event is as it was stored,
+    /// 1 naming the first event edited, removed or reordered.
+    AuditVerify(AuditVerifyArgs),
     /// Apply the storage database schema and exit (for operators who keep DDL credentials
     /// apart from the service's; start replicas with --no-migrate then).
     Migrate(DatabaseArgs),
@@ -105,6 +115,15 @@ pub struct HttpArgs {
     /// lock; its blobs are deleted between transactions).
     #[arg(long, env = "PODPLANE_PURGE_BATCH_ROWS", default_value_t = 500)]
     pub purge_batch_rows: u32,
+    /// Which requests that change nothing the storage service audits: off, denials (those
+    /// refused with 401 or 403) or all (denials and successful reads). Changes are always
+    /// audited, in their own transaction.
+    #[arg(long, env = "PODPLANE_AUDIT", default_value = "denials", value_parser = ["off", "denials", "all"])]
+    pub audit: String,
+    /// Audit events of reads and refusals held in memory while the bus takes them; beyond
+    /// it they are dropped and counted (podplane_audit_events_dropped_total), never waited for.
+    #[arg(long, env = "PODPLANE_AUDIT_QUEUE", default_value_t = 10_000)]
+    pub audit_queue: usize,
     /// Largest RDF or patch body, in bytes (these are parsed in memory).
     #[arg(long, env = "PODPLANE_MAX_RDF_BYTES", default_value_t = 16 * 1024 * 1024)]
     pub max_rdf_bytes: u64,
@@ -287,9 +306,21 @@ pub struct ServeArgs {
     /// postgres://… (default: sqlite://<data-dir>/provision.sqlite).
     #[arg(long, env = "PODPLANE_PROVISION_DATABASE_URL")]
     pub provision_database_url: Option<String>,
+    #[command(flatten)]
+    pub audit: AuditingArgs,
+    /// Where the audit service keeps events: sqlite://<file> or postgres://… (default:
+    /// sqlite://<data-dir>/audit.sqlite).
+    #[arg(long, env = "PODPLANE_AUDIT_DATABASE_URL")]
+    pub audit_database_url: Option<String>,
 }
 
 impl ServeArgs {
+    pub fn audit_database_url(&self) -> String {
+        self.audit_database_url
+            .clone()
+            .unwrap_or_else(|| sqlite_in(&self.data.data_dir, "audit.sqlite"))
+    }
+
     pub fn provision_database_url(&self) -> String {
         self.provision_database_url
             .clone()

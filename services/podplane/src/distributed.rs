@@ -1,7 +1,7 @@
 //! Distributed mode: one stateless Pod Storage replica over PostgreSQL, S3 and Kafka. Nothing
 //! lives in the replica: any number can run, and any can die at any time.
 
-use crate::cli::{DatabaseArgs, NotificationsArgs, ProvisionArgs, StorageArgs};
+use crate::cli::{AuditArgs, DatabaseArgs, NotificationsArgs, ProvisionArgs, StorageArgs};
 use crate::runtime::{self, Workers};
 use podplane_events::{ensure_topics, KafkaBus, AUDIT_TOPIC, POD_TOPIC, RESOURCE_TOPIC};
 use podplane_store::PgSettings;
@@ -59,6 +59,9 @@ pub async fn storage(args: StorageArgs) -> anyhow::Result<()> {
         }
     };
     let mut workers = Workers::new();
+    // Read and refusal events go straight to the bus, dropped rather than queued while it
+    // is down; until the topic exists the producer holds them briefly, then drops them.
+    workers.audit_tap(&state, bus.clone());
     workers.relay(&state, bus, topics_ready);
     {
         // The purger's consumer waits for the pod topic like any consumer of a topic that
@@ -187,3 +190,44 @@ pub async fn provision(args: ProvisionArgs) -> anyhow::Result<()> {
     )
     .await
 }
+
+/// `podplane audit`: one audit replica. Replicas share the consumer group (each event is
+/// stored once) and the database.
+pub async fn audit(args: AuditArgs) -> anyhow::Result<()> {
+    let base = args.http.base_url();
+    let (storage_base, storage_url) = args.storage.addresses(&base);
+    let owners = Arc::new(podplane_audit::StorageHttp::new(
+        &storage_url,
+        &args.storage.internal_secret,
+    ));
+    let state = opened("audit", || {
+        crate::audit::state(
+            &args.http,
+            args.audit.config(&base, &storage_base, &args.admin_webids),
+            &args.audit,
+            &args.database_url,
+            args.database_max_connections,
+            owners.clone(),
+            None,
+        )
+    })
+    .await?;
+    let kafka = args.kafka.config()?;
+    let mut workers = Workers::new();
+    {
+        let (s, g) = (state.clone(), args.kafka_consumer_group.clone());
+        workers.spawn(move |stop| podplane_audit::workers::from_kafka(s, kafka, g, stop));
+        let s = state.clone();
+        workers.spawn(move |stop| podplane_audit::workers::retention(s, RETENTION_EVERY, stop));
+    }
+    runtime::serve(
+        &args.http,
+        podplane_audit::standalone_router(state),
+        workers,
+        "distributed mode, audit",
+    )
+    .await
+}
+
+/// How often events past retention are looked for.
+pub const RETENTION_EVERY: Duration = Duration::from_secs(3600);

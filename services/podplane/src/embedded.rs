@@ -3,7 +3,7 @@
 use crate::cli::ServeArgs;
 use crate::runtime::{self, Workers};
 use anyhow::Context;
-use podplane_events::InProcessBus;
+use podplane_events::{EventBus, InProcessBus};
 use podplane_store::locate::MetadataUrl;
 use podplane_store::{CachedMetadataStore, MetadataStore, PgSettings};
 use std::sync::Arc;
@@ -58,8 +58,27 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         &args.http,
     )
     .await?;
+    // The audit service learns owners from the storage database of this process.
+    let audit = crate::audit::state(
+        &args.http,
+        args.audit.config(&base, &base, &args.pods.admin_webids),
+        &args.audit,
+        &args.audit_database_url(),
+        4,
+        Arc::new(crate::audit::InProcessOwners(state.meta.clone())),
+        Some(state.verifier.clone()),
+    )
+    .await?;
     let bus = InProcessBus::new(4096);
     let mut workers = Workers::new();
+    let (intake, queue) = podplane_audit::workers::Intake::new();
+    {
+        let a = audit.clone();
+        workers.spawn(move |stop| podplane_audit::workers::intake(a, queue, stop));
+        let a = audit.clone();
+        let every = crate::distributed::RETENTION_EVERY;
+        workers.spawn(move |stop| podplane_audit::workers::retention(a, every, stop));
+    }
     {
         let (n, b) = (notifications.clone(), bus.clone());
         workers.spawn(move |stop| podplane_notifications::workers::hub_from_bus(n, b, stop));
@@ -81,11 +100,14 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let sweep = std::time::Duration::from_secs(args.http.gc_interval_secs.max(1));
         workers.spawn(move |stop| podplane_storage::purger::from_bus(s, b, sweep, stop));
     }
-    workers.relay(&state, Arc::new(bus), async {});
+    let bus: Arc<dyn EventBus> = Arc::new(crate::audit::EmbeddedBus { bus, audit: intake });
+    workers.audit_tap(&state, bus.clone());
+    workers.relay(&state, bus, async {});
     workers.gc(&state, &args.http);
     workers.gauges(&state);
     let router = podplane_notifications::router(notifications)
         .merge(podplane_provision::router(provision))
+        .merge(podplane_audit::router(audit))
         .merge(podplane_storage::router(state));
     runtime::serve(&args.http, router, workers, "embedded mode").await
 }

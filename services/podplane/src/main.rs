@@ -1,8 +1,10 @@
 //! `podplane`: the one binary. `serve` runs every service in one process (embedded mode);
 //! `storage` runs one stateless Pod Storage replica, `notifications` one notifications
-//! replica and `provision` one provisioning replica (distributed mode); `migrate` applies the
-//! database schema; `pod` administers pods.
+//! replica, `provision` one provisioning replica and `audit` one audit replica (distributed
+//! mode); `migrate` applies the database schema; `pod` administers pods; `audit-verify`
+//! checks the audit chains.
 
+mod audit;
 mod cli;
 mod distributed;
 mod embedded;
@@ -59,7 +61,11 @@ fn service_name(command: &Command) -> Option<&'static str> {
         Command::Storage(_) => Some("podplane-storage"),
         Command::Notifications(_) => Some("podplane-notifications"),
         Command::Provision(_) => Some("podplane-provision"),
-        Command::Migrate(_) | Command::Healthcheck(_) | Command::Pod { .. } => None,
+        Command::Audit(_) => Some("podplane-audit"),
+        Command::Migrate(_)
+        | Command::Healthcheck(_)
+        | Command::AuditVerify(_)
+        | Command::Pod { .. } => None,
     }
 }
 
@@ -77,6 +83,8 @@ async fn run() -> anyhow::Result<()> {
         Command::Storage(args) => distributed::storage(args).await,
         Command::Notifications(args) => distributed::notifications(args).await,
         Command::Provision(args) => distributed::provision(args).await,
+        Command::Audit(args) => distributed::audit(args).await,
+        Command::AuditVerify(args) => audit::verify(&args).await,
         Command::Migrate(args) => distributed::migrate(&args).await,
         Command::Healthcheck(args) => healthcheck(&args).await,
         Command::Pod {

@@ -47,6 +47,8 @@ pub fn storage_state(
     config.jsonld_context_allow = http.jsonld_context_allow.clone();
     config.rendered_cache_bytes = http.cache_bytes;
     config.open_access = http.auth.danger_no_access_control;
+    config.audit = podplane_storage::audit::AuditMode::parse(&http.audit).unwrap_or_default();
+    config.audit_queue = http.audit_queue;
     let limits = &http.limits;
     config.limits = podplane_solid::limits::Limits {
         max_depth: limits.max_rdf_depth,
@@ -118,6 +120,12 @@ impl Workers {
                 _ = stopped_early => {}
             }
         }));
+    }
+
+    /// Publishes the audit events of reads and refusals to `bus`.
+    pub fn audit_tap(&mut self, state: &AppState, bus: Arc<dyn EventBus>) {
+        let state = state.clone();
+        self.spawn(move |stop| podplane_storage::audit::forward(state, bus, stop));
     }
 
     /// Blob garbage collection every `interval`, keeping garbage for `grace`.
