@@ -64,6 +64,7 @@ BASE_IMAGE=debian:bookworm-slim
 STORAGE_IMAGE="$PODPLANE_REGISTRY/podplane-storage:$PODPLANE_VERSION"
 NOTIFICATIONS_IMAGE="$PODPLANE_REGISTRY/podplane-notifications:$PODPLANE_VERSION"
 PROVISION_IMAGE="$PODPLANE_REGISTRY/podplane-provision:$PODPLANE_VERSION"
+AUDIT_IMAGE="$PODPLANE_REGISTRY/podplane-audit:$PODPLANE_VERSION"
 URL="http://127.0.0.1:$PODPLANE_HTTP_PORT"
 TIMEOUT="${PODPLANE_STACK_TIMEOUT:-180}"
 
@@ -284,12 +285,13 @@ podplane_images() {
     build -q "${args[@]}" --target storage -t "$STORAGE_IMAGE" . >/dev/null
     build -q "${args[@]}" --target notifications -t "$NOTIFICATIONS_IMAGE" . >/dev/null
     build -q "${args[@]}" --target provision -t "$PROVISION_IMAGE" . >/dev/null
+    build -q "${args[@]}" --target audit -t "$AUDIT_IMAGE" . >/dev/null
     log "podplane images from $bin ($(du -h docker/bin/podplane | cut -f1) stripped) in $(since "$t0") s"
 }
 
 image_sizes() {
     local image
-    for image in "$STORAGE_IMAGE" "$NOTIFICATIONS_IMAGE" "$PROVISION_IMAGE" "$POSTGRES_IMAGE" "$S3_IMAGE" "$KAFKA_IMAGE" "$LB_IMAGE" "$BASE_IMAGE"; do
+    for image in "$STORAGE_IMAGE" "$NOTIFICATIONS_IMAGE" "$PROVISION_IMAGE" "$AUDIT_IMAGE" "$POSTGRES_IMAGE" "$S3_IMAGE" "$KAFKA_IMAGE" "$LB_IMAGE" "$BASE_IMAGE"; do
         printf '  %-55s %6.1f MB\n' "$image" \
             "$("$DOCKER" image inspect -f '{{.Size}}' "$image" | awk '{ print $1 / 1000000 }')" >&2
     done
@@ -432,9 +434,11 @@ smoke() {
     check "notifications /health/ready through the LB" 200 "$URL/.notifications/health/ready"
     check "provision /health/ready through the LB" 200 "$URL/.provision/health/ready"
     check "anonymous POST to the provisioning endpoint: 401" 401 "$URL/.provision/" -X POST
+    check "audit /health/ready through the LB" 200 "$URL/.audit/health/ready"
+    check "anonymous GET of the audit events: 401" 401 "$URL/.audit/events"
     check "origin /.well-known/solid" 200 "$URL/.well-known/solid"
     # Each storage replica answers (HAProxy's health checks say so; ask each one directly).
-    for s in storage-1 storage-2 notifications provision; do
+    for s in storage-1 storage-2 notifications provision audit; do
         if compose exec -T "$s" /usr/local/bin/podplane healthcheck >/dev/null 2>&1; then
             passes=$((passes + 1)); echo "ok - $s: podplane healthcheck in the container"
         else
