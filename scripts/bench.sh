@@ -177,6 +177,34 @@ open_pod http://127.0.0.1:3955/notify/
 bench_notifications http://127.0.0.1:3955 http://127.0.0.1:3955/notify/ "$NSERVER" "embedded"
 kill "$NSERVER"; wait "$NSERVER" 2>/dev/null || true
 
+# 2b. Audit: the small GET and PUT on servers that audit reads and refusals not at all, only
+#     the refusals, or everything (changes are always audited, in their own transaction).
+#     Ratios are to the server with auditing off; the dropped count is what the bounded queue
+#     gave up rather than slow a request down.
+audit_run() { # $1 mode, $2 port; sets AG, AP and DROPPED
+  local dir="$WORK/audit-$1" base="http://127.0.0.1:$2"
+  PODPLANE_DATA_DIR="$dir" PODPLANE_BASE_URL="$base" "$BIN" pod create bench --owner "$OWNER" >/dev/null
+  PODPLANE_DATA_DIR="$dir" PODPLANE_BASE_URL="$base" "$BIN" serve --listen "127.0.0.1:$2" --audit "$1" & local pid=$!; PIDS+=($pid)
+  wait_ready "$base/health/ready"
+  open_pod "$base/bench/"
+  curl -sf -X PUT -H 'content-type: text/turtle' --data-binary \
+    '<#it> <http://xmlns.com/foaf/0.1/name> "A small document"; <http://ex.org/count> 1 .' "$base/bench/small.ttl" >/dev/null
+  AG=$(wrk_run $CONNS "$base/bench/small.ttl" | rps_of)
+  AP=$(wrk_run 8 -s scripts/bench/put_new.lua "$base/bench/" | rps_of)
+  DROPPED=$(curl -sf "$base/metrics" | awk '/^podplane_audit_events_dropped_total/ {print $2}')
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+}
+audit_run off 3957; OFF_GET=$AG OFF_PUT=$AP
+row "audit off: GET small Turtle (req/s)" "$OFF_GET" "1.00"
+row "audit off: PUT small Turtle to new URLs" "$OFF_PUT" "1.00"
+audit_run denials 3958; DEN_GET=$AG DEN_PUT=$AP
+row "audit denials: GET small (ratio to off)" "$DEN_GET" "$(ratio "$DEN_GET" "$OFF_GET")"
+row "audit denials: PUT small (ratio to off)" "$DEN_PUT" "$(ratio "$DEN_PUT" "$OFF_PUT")"
+audit_run all 3959; ALL_GET=$AG ALL_PUT=$AP
+row "audit all: GET small (ratio to off)" "$ALL_GET" "$(ratio "$ALL_GET" "$OFF_GET")"
+row "audit all: PUT small (ratio to off)" "$ALL_PUT" "$(ratio "$ALL_PUT" "$OFF_PUT")"
+row "audit all: read events dropped, not waited for" "${DROPPED:-0}" "-"
+
 # 3. Distributed mode: one `podplane storage` replica on PostgreSQL, S3 (Garage) and Kafka
 #    (Nisshi) on loopback, from scripts/dev-services.sh. Ratios are to embedded mode's figures.
 if [ "${BENCH_DISTRIBUTED:-1}" = 1 ]; then
@@ -233,5 +261,6 @@ echo "target: GET small Turtle >= 0.40 of the trivial handler -> $(ratio "$SMALL
 echo "target: DPoP-authenticated GET >= 0.60 of the public GET -> $(ratio "$DPOP_GET" "$SMALL_GET")"
 echo "target: DPoP GET CPU <= public GET CPU + 1.2 x one proof -> (DPoP - public) / proof = $(python3 -c "print(f'{($DPOP_CPU - $GET_CPU) / $PROOF_US:.2f}')")"
 echo "target: durable small PUT >= 0.035 of the trivial handler -> $(ratio "$PUT_NEW" "$BASE_RPS"); CPU <= 500 us per write -> $PUT_CPU"
+echo "targets (audit): GET and PUT >= 0.95 of audit off with denials, >= 0.85 with all -> denials $(ratio "$DEN_GET" "$OFF_GET") / $(ratio "$DEN_PUT" "$OFF_PUT"), all $(ratio "$ALL_GET" "$OFF_GET") / $(ratio "$ALL_PUT" "$OFF_PUT")"
 echo "targets (distributed): small GET >= 0.40 and PUT >= 0.25 of embedded (rows marked distributed)"
 echo "targets (notifications): p99 < 100 ms at 500 writes/s; 10 000 idle sockets in < 256 MiB RSS"
