@@ -235,7 +235,9 @@ impl ProvisionStore {
     /// transaction; a pod already being deleted answers the deletion under way.
     pub async fn start_deletion(&self, name: &str, fresh: &Deletion) -> ProvisionResult<Started> {
         let mut tx = self.pool.begin().await?;
-        let row = sqlx::query("SELECT state FROM pods WHERE name = $1")
+        // Read under the row's lock: two deletions of one pod at once take turns, and the
+        // second finds the first's record instead of making another.
+        let row = sqlx::query("UPDATE pods SET state = state WHERE name = $1 RETURNING state")
             .bind(name)
             .fetch_optional(&mut *tx)
             .await?;

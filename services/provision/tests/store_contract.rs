@@ -2,7 +2,7 @@
 //! and PostgreSQL. Above all, the per-owner limit holds under concurrent reservations.
 
 use podplane_auth::ReplayCache;
-use podplane_provision::store::{PodRecord, PodState, ProvisionStore};
+use podplane_provision::store::{Deletion, PodRecord, PodState, ProvisionStore, Started};
 use podplane_provision::ProvisionError;
 
 fn pod(name: &str, owner: &str, created_at: i64) -> PodRecord {
@@ -92,6 +92,32 @@ async fn run_contract(store: ProvisionStore) {
         .iter()
         .all(|o| o.is_ok() || matches!(o, Err(ProvisionError::LimitReached(_)))));
     assert_eq!(store.count(BEN).await.unwrap(), 5);
+
+    // Two deletions of one pod at once: one record, which both answer with.
+    store.reserve(&pod("del", ANN, 10), None).await.unwrap();
+    store.activate("del").await.unwrap();
+    let asked = |id: &str| Deletion {
+        id: id.to_owned(),
+        pod: "del".into(),
+        owner: ANN.into(),
+        requested_by: ANN.into(),
+        requested_at: 11,
+        purged_at: None,
+    };
+    let (one, two) = (asked("d-1"), asked("d-2"));
+    let (a, b) = tokio::join!(
+        store.start_deletion("del", &one),
+        store.start_deletion("del", &two)
+    );
+    let id = |s: Started| match s {
+        Started::Deletion(d) => d.id,
+        other => panic!("{other:?}"),
+    };
+    let (a, b) = (id(a.unwrap()), id(b.unwrap()));
+    assert_eq!(a, b, "one deletion record");
+    let other = if a == "d-1" { "d-2" } else { "d-1" };
+    assert!(store.deletion(other).await.unwrap().is_none());
+    assert!(store.deletion(&a).await.unwrap().is_some());
 
     // DPoP proof ids: first use only, and forgotten once expired.
     assert!(store.first_use("jti-1", 100).await.unwrap());
