@@ -19,11 +19,27 @@ pub async fn collect_garbage(
         if keys.is_empty() {
             return Ok(removed);
         }
-        for key in &keys {
-            blobs.delete(key).await?;
-        }
-        meta.forget_garbage(&keys).await?;
+        delete_garbage(meta, blobs, &keys).await?;
         metrics::counter!("podplane_blobs_collected_total").increment(keys.len() as u64);
         removed += keys.len();
     }
+}
+
+/// Blobs deleted at once: enough to hide S3's latency, few enough not to crowd other work.
+const CONCURRENT_BLOB_DELETES: usize = 16;
+
+/// Deletes the garbage blobs `keys`, then forgets them. A process that dies in between leaves
+/// them listed, and the next pass deletes them again (deleting a missing blob succeeds).
+pub(crate) async fn delete_garbage(
+    meta: &dyn MetadataStore,
+    blobs: &dyn BlobStore,
+    keys: &[String],
+) -> Result<(), StoreError> {
+    for chunk in keys.chunks(CONCURRENT_BLOB_DELETES) {
+        let deletes = chunk.iter().map(|key| blobs.delete(key));
+        for deleted in futures_util::future::join_all(deletes).await {
+            deleted?;
+        }
+    }
+    meta.forget_garbage(keys).await
 }

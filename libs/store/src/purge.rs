@@ -6,9 +6,6 @@ use crate::blob::BlobStore;
 use crate::error::StoreError;
 use crate::meta::MetadataStore;
 
-/// Blobs deleted at once: enough to hide S3's latency, few enough not to crowd other work.
-const CONCURRENT_BLOB_DELETES: usize = 16;
-
 /// Purges deleted pod `name`, `batch` rows per transaction. Returns how many rows went; once
 /// it returns Ok the pod is gone (and `pod-purged` queued), or a live pod holds the name (the
 /// order was a stale repeat) and nothing was touched.
@@ -30,13 +27,7 @@ pub async fn purge_pod(
         };
         // The rows are gone and their blobs listed as garbage: if this process dies now,
         // garbage collection deletes the blobs instead.
-        for keys in taken.blob_keys.chunks(CONCURRENT_BLOB_DELETES) {
-            let deletes = keys.iter().map(String::as_str).map(|key| blobs.delete(key));
-            for deleted in futures_util::future::join_all(deletes).await {
-                deleted?;
-            }
-        }
-        meta.forget_garbage(&taken.blob_keys).await?;
+        crate::gc::delete_garbage(meta, blobs, &taken.blob_keys).await?;
         metrics::counter!("podplane_purged_rows_total").increment(taken.rows);
         rows += taken.rows;
         if taken.rows == 0 && meta.finish_purge(name).await? {
