@@ -3,7 +3,7 @@
 
 use crate::engine::WriteTx;
 use crate::error::StoreError;
-use podplane_events::{AuditEvent, AuditName, Audited, Emitter, Subject};
+use podplane_events::{AuditEvent, AuditName, Audited, Emitter, Envelope, Subject};
 use podplane_solid::path::ResourcePath;
 
 /// The storage service's name in its audit events (`generator`).
@@ -20,9 +20,23 @@ pub(crate) async fn record(
     status: u16,
     now: i64,
 ) -> Result<(), StoreError> {
-    let Some(pod) = path.pod() else {
-        return Ok(());
-    };
+    match envelope(base_url, name, path, who, status, now) {
+        Some(envelope) => tx.enqueue(&envelope, now).await,
+        None => Ok(()),
+    }
+}
+
+/// The storage service's audit event `name` about `path` (under `base_url`), asked by `who`,
+/// answered with `status` at `now`, ready for a bus; `None` for a path in no pod.
+pub fn envelope(
+    base_url: &str,
+    name: AuditName,
+    path: &ResourcePath,
+    who: &Audited,
+    status: u16,
+    now: i64,
+) -> Option<Envelope> {
+    let pod = path.pod()?;
     let iri = format!("{base_url}{}", path.as_str());
     let storage = format!("{base_url}/{pod}/");
     let subject = Subject {
@@ -36,5 +50,5 @@ pub(crate) async fn record(
     };
     let mut envelope = AuditEvent::new(&emitter, name, &subject, who, status, now).envelope();
     envelope.traceparent = podplane_telemetry::trace::current_traceparent();
-    tx.enqueue(&envelope, now).await
+    Some(envelope)
 }

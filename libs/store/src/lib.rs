@@ -30,7 +30,7 @@ mod sqlite_group;
 #[doc(hidden)]
 pub mod testing;
 
-pub use audit::STORAGE_SERVICE;
+pub use audit::{envelope as audit_envelope, STORAGE_SERVICE};
 pub use blob::{read_content, BlobStore, ByteStream, DiskBlobStore};
 pub use cache::CachedMetadataStore;
 pub use error::StoreError;

@@ -22,7 +22,6 @@ CREATE TABLE events (
 CREATE UNIQUE INDEX events_chain ON events (pod, seq);
 CREATE INDEX events_by_time ON events (published_ms, id);
 CREATE INDEX events_by_pod_time ON events (pod, published_ms, id);
-CREATE INDEX events_by_stored ON events (stored_ms);
 
 -- The head of each pod's chain, and where retention cut it: verification starts from the
 -- last pruned event's hash, so an event deleted at either end is noticed.

@@ -84,7 +84,7 @@ struct Asked {
 /// `?…` as a filter; 400 for values that cannot be one.
 fn filter_of(asked: Asked) -> AuditResult<Filter> {
     if let Some(pod) = &asked.pod {
-        podplane_solid_name(pod)?;
+        podplane_solid::pod::check_name(pod).map_err(|e| AuditError::BadRequest(e.to_string()))?;
     }
     let after = match asked.after {
         None => None,
@@ -112,21 +112,6 @@ fn filter_of(asked: Asked) -> AuditResult<Filter> {
         after,
         limit,
     })
-}
-
-fn podplane_solid_name(pod: &str) -> AuditResult<()> {
-    let fine = !pod.is_empty()
-        && pod.len() <= 255
-        && pod
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-        && pod != "."
-        && pod != "..";
-    if fine {
-        Ok(())
-    } else {
-        Err(AuditError::BadRequest(format!("{pod:?} is not a pod name")))
-    }
 }
 
 fn ms_of(rfc3339: &str) -> AuditResult<i64> {

@@ -114,71 +114,99 @@ impl AuditStore {
     /// stored (a redelivery) are skipped. Returns the newly stored ones.
     ///
     /// A pod's chain head is a row updated under its lock, so replicas storing events of one
-    /// pod at once (during a rebalance) take turns; heads are locked in pod order, so two
-    /// batches cannot deadlock.
+    /// pod at once (during a rebalance) take turns, and the second sees what the first stored;
+    /// heads are locked in pod order, so two batches cannot deadlock. One pod's events cost
+    /// a handful of statements whatever their number.
     pub async fn record(&self, events: &[Incoming], now_ms: i64) -> AuditResult<Vec<Stored>> {
         let mut order: Vec<&Incoming> = events.iter().collect();
         // Stable: each pod's events keep their order.
         order.sort_by(|a, b| a.pod.cmp(&b.pod));
         let mut tx = self.pool.begin().await?;
         let mut stored = Vec::new();
-        for event in order {
+        for group in order.chunk_by(|a, b| a.pod == b.pod) {
+            let pod = &group[0].pod;
             sqlx::query(
                 "INSERT INTO chains (pod, seq, hash, pruned_seq, pruned_hash) \
                  VALUES ($1, 0, $2, 0, $2) ON CONFLICT (pod) DO NOTHING",
             )
-            .bind(&event.pod)
+            .bind(pod)
             .bind(chain::GENESIS)
             .execute(&mut *tx)
             .await?;
             // Takes the head's lock (held to commit) and reads it as the last holder left it.
             let head =
                 sqlx::query("UPDATE chains SET seq = seq WHERE pod = $1 RETURNING seq, hash")
-                    .bind(&event.pod)
+                    .bind(pod)
                     .fetch_one(&mut *tx)
                     .await?;
-            // Under the lock, an event another replica stored is visible.
-            let seen = sqlx::query("SELECT 1 FROM events WHERE id = $1")
-                .bind(&event.columns.id)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if seen.is_some() {
-                continue;
+            let (mut seq, mut prev): (i64, String) = (head.try_get("seq")?, head.try_get("hash")?);
+            // Under the lock, the events another replica stored are visible.
+            let mut seen = std::collections::HashSet::new();
+            for ids in group.chunks(ROWS_PER_STATEMENT) {
+                let sql = format!(
+                    "SELECT id FROM events WHERE id IN {}",
+                    placeholders(1, ids.len())
+                );
+                let mut query = sqlx::query(&sql);
+                for event in ids {
+                    query = query.bind(&event.columns.id);
+                }
+                for row in query.fetch_all(&mut *tx).await? {
+                    seen.insert(row.try_get::<String, _>("id")?);
+                }
             }
-            let (last, prev): (i64, String) = (head.try_get("seq")?, head.try_get("hash")?);
-            let seq = last + 1;
-            let hash = chain::link(&prev, seq, &event.body);
-            let c = &event.columns;
-            sqlx::query(
-                "INSERT INTO events (id, pod, seq, name, actor, object, published_ms, \
-                 stored_ms, body, prev_hash, hash) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-            )
-            .bind(&c.id)
-            .bind(&event.pod)
-            .bind(seq)
-            .bind(&c.name)
-            .bind(&c.actor)
-            .bind(&c.object)
-            .bind(c.published_ms)
-            .bind(now_ms)
-            .bind(&event.body)
-            .bind(&prev)
-            .bind(&hash)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query("UPDATE chains SET seq = $2, hash = $3 WHERE pod = $1")
-                .bind(&event.pod)
-                .bind(seq)
-                .bind(&hash)
-                .execute(&mut *tx)
-                .await?;
-            stored.push(Stored {
-                pod: event.pod.clone(),
+            let mut rows = Vec::new();
+            for event in group {
+                if !seen.insert(event.columns.id.clone()) {
+                    continue;
+                }
+                seq += 1;
+                let hash = chain::link(&prev, seq, &event.body);
+                let before = std::mem::replace(&mut prev, hash.clone());
+                rows.push((*event, seq, before, hash));
+            }
+            for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+                let marks = (0..chunk.len())
+                    .map(|i| placeholders(i * 11 + 1, 11))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let sql = format!(
+                    "INSERT INTO events (id, pod, seq, name, actor, object, published_ms, \
+                     stored_ms, body, prev_hash, hash) VALUES {marks}"
+                );
+                let mut query = sqlx::query(&sql);
+                for (event, seq, prev, hash) in chunk {
+                    let c = &event.columns;
+                    query = query
+                        .bind(&c.id)
+                        .bind(pod)
+                        .bind(*seq)
+                        .bind(&c.name)
+                        .bind(&c.actor)
+                        .bind(&c.object)
+                        .bind(c.published_ms)
+                        .bind(now_ms)
+                        .bind(&event.body)
+                        .bind(prev)
+                        .bind(hash);
+                }
+                query.execute(&mut *tx).await?;
+            }
+            let added = !rows.is_empty();
+            stored.extend(rows.into_iter().map(|(event, seq, _, hash)| Stored {
+                pod: pod.clone(),
                 seq,
                 hash,
                 body: event.body.clone(),
-            });
+            }));
+            if added {
+                sqlx::query("UPDATE chains SET seq = $2, hash = $3 WHERE pod = $1")
+                    .bind(pod)
+                    .bind(seq)
+                    .bind(&prev)
+                    .execute(&mut *tx)
+                    .await?;
+            }
         }
         tx.commit().await?;
         Ok(stored)
@@ -258,11 +286,12 @@ impl AuditStore {
         })
     }
 
-    /// Removes events stored before `before_ms`, keeping each chain verifiable: its cut is
-    /// recorded (the last removed event's position and hash). Returns how many went.
+    /// Removes events published before `before_ms` (and any earlier in their chain), keeping
+    /// each chain verifiable: its cut is recorded (the last removed event's position and
+    /// hash). Returns how many went.
     pub async fn prune(&self, before_ms: i64) -> AuditResult<u64> {
         let cuts = sqlx::query(
-            "SELECT pod, MAX(seq) AS seq FROM events WHERE stored_ms < $1 GROUP BY pod",
+            "SELECT pod, MAX(seq) AS seq FROM events WHERE published_ms < $1 GROUP BY pod",
         )
         .bind(before_ms)
         .fetch_all(&self.pool)
@@ -354,6 +383,16 @@ impl AuditStore {
     pub async fn tamper(&self, sql: &str) -> AuditResult<u64> {
         Ok(sqlx::query(sql).execute(&self.pool).await?.rows_affected())
     }
+}
+
+/// Rows one INSERT (or ids one lookup) carries: well within both engines' bound-parameter
+/// limits at 11 columns.
+const ROWS_PER_STATEMENT: usize = 64;
+
+/// `($first, $first+1, …)`: `n` parameters.
+fn placeholders(first: usize, n: usize) -> String {
+    let marks: Vec<String> = (first..first + n).map(|i| format!("${i}")).collect();
+    format!("({})", marks.join(", "))
 }
 
 enum Bind {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 
 /// Most events stored in one transaction.
-const BATCH: usize = 256;
+const BATCH: usize = 1024;
 
 /// Stores `incoming` (what is this service's: see [`crate::AuditConfig::keeps`]) and copies
 /// what was new to the sinks.

@@ -124,6 +124,12 @@ pub struct HttpArgs {
     /// it they are dropped and counted (podplane_audit_events_dropped_total), never waited for.
     #[arg(long, env = "PODPLANE_AUDIT_QUEUE", default_value_t = 10_000)]
     pub audit_queue: usize,
+    /// Percent of its time the worker that publishes read and refusal audit events may
+    /// spend (1-100): under more audited reads than that covers, the excess is dropped and
+    /// counted instead of taking the cores that serve requests (embedded mode stores the
+    /// events on the same machine).
+    #[arg(long, env = "PODPLANE_AUDIT_READ_SHARE", default_value_t = 20, value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub audit_read_share: u8,
     /// Largest RDF or patch body, in bytes (these are parsed in memory).
     #[arg(long, env = "PODPLANE_MAX_RDF_BYTES", default_value_t = 16 * 1024 * 1024)]
     pub max_rdf_bytes: u64,

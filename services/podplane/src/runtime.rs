@@ -49,6 +49,7 @@ pub fn storage_state(
     config.open_access = http.auth.danger_no_access_control;
     config.audit = podplane_storage::audit::AuditMode::parse(&http.audit).unwrap_or_default();
     config.audit_queue = http.audit_queue;
+    config.audit_share = f64::from(http.audit_read_share) / 100.0;
     let limits = &http.limits;
     config.limits = podplane_solid::limits::Limits {
         max_depth: limits.max_rdf_depth,

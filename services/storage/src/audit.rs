@@ -8,9 +8,9 @@
 //! [`DROPPED`], never waited for.
 
 use crate::AppState;
-use podplane_events::{AuditEvent, AuditName, Audited, Emitter, Envelope, EventBus, Subject};
+use podplane_events::{AuditName, Audited, Envelope, EventBus};
 use podplane_solid::path::ResourcePath;
-use podplane_store::{now_ms, STORAGE_SERVICE};
+use podplane_store::{audit_envelope, now_ms};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
@@ -42,13 +42,34 @@ impl AuditMode {
 }
 
 /// Most events one batch publishes.
-const BATCH: usize = 256;
+const BATCH: usize = 1024;
+
+/// An event as a request leaves it: the worker makes it a published event, so a request that
+/// finds the queue full has spent almost nothing on it.
+pub struct Pending {
+    name: AuditName,
+    path: ResourcePath,
+    who: Audited,
+    status: u16,
+    at_ms: i64,
+    traceparent: Option<String>,
+}
+
+impl Pending {
+    /// The event, for the storage at `base_url`; `None` for a path in no pod.
+    pub fn envelope(&self, base_url: &str) -> Option<Envelope> {
+        let (name, path, who) = (self.name, &self.path, &self.who);
+        let mut envelope = audit_envelope(base_url, name, path, who, self.status, self.at_ms)?;
+        envelope.traceparent.clone_from(&self.traceparent);
+        Some(envelope)
+    }
+}
 
 /// The request side of the path: a bounded queue and the worker's end of it, taken once.
 pub struct AuditTap {
     mode: AuditMode,
-    sender: mpsc::Sender<Envelope>,
-    queue: Mutex<Option<mpsc::Receiver<Envelope>>>,
+    sender: mpsc::Sender<Pending>,
+    queue: Mutex<Option<mpsc::Receiver<Pending>>>,
 }
 
 impl AuditTap {
@@ -77,46 +98,35 @@ impl AuditTap {
     }
 
     /// The worker's end of the queue; `None` once taken.
-    pub fn take_queue(&self) -> Option<mpsc::Receiver<Envelope>> {
+    pub fn take_queue(&self) -> Option<mpsc::Receiver<Pending>> {
         self.queue.lock().ok().and_then(|mut q| q.take())
     }
 
     /// Queues the event of a request on `path` by `who`, answered with `status`, without
     /// waiting: when the queue is full the event is dropped and counted.
-    pub fn record(
-        &self,
-        base_url: &str,
-        path: &ResourcePath,
-        read: bool,
-        who: &Audited,
-        status: u16,
-    ) {
-        if !self.wants(read, status) {
+    pub fn record(&self, path: &ResourcePath, read: bool, who: Audited, status: u16) {
+        if !self.wants(read, status) || path.pod().is_none() {
             return;
         }
-        let Some(pod) = path.pod() else {
+        // A full queue is the common case of an overloaded server: spend nothing more.
+        if self.sender.capacity() == 0 {
+            metrics::counter!(DROPPED).increment(1);
             return;
-        };
+        }
         let name = if matches!(status, 401 | 403) {
             AuditName::AccessDenied
         } else {
             AuditName::ResourceRead
         };
-        let iri = format!("{base_url}{}", path.as_str());
-        let storage = format!("{base_url}/{pod}/");
-        let subject = Subject {
-            iri: &iri,
-            pod,
-            storage: &storage,
+        let pending = Pending {
+            name,
+            path: path.clone(),
+            who,
+            status,
+            at_ms: now_ms(),
+            traceparent: podplane_telemetry::trace::current_traceparent(),
         };
-        let emitter = Emitter {
-            name: STORAGE_SERVICE,
-            base_url,
-        };
-        let event = AuditEvent::new(&emitter, name, &subject, who, status, now_ms());
-        let mut envelope = event.envelope();
-        envelope.traceparent = podplane_telemetry::trace::current_traceparent();
-        if self.sender.try_send(envelope).is_err() {
+        if self.sender.try_send(pending).is_err() {
             metrics::counter!(DROPPED).increment(1);
         }
     }
@@ -125,17 +135,30 @@ impl AuditTap {
 /// Publishes the tap's queue to `bus` in batches until `stop` turns true. A batch that the
 /// bus refuses is dropped (counted) after one retry: holding it would only fill the queue
 /// with older events while the requests' newer ones are dropped anyway.
+///
+/// The worker spends at most `share` of its time on this (`--audit-read-share`): after a
+/// batch that took `t` it rests `t × (1 − share) / share`. What a batch costs is the bus's
+/// work — in embedded mode the audit service storing it on this machine's cores — so a server
+/// saturated with audited reads drops the excess (counted) instead of giving those cores
+/// to auditing what it can no longer serve.
 pub async fn forward(state: AppState, bus: Arc<dyn EventBus>, mut stop: watch::Receiver<bool>) {
     let Some(mut queue) = state.audit.take_queue() else {
         return;
     };
+    let share = state.config.audit_share.clamp(0.01, 1.0);
     let mut batch = Vec::with_capacity(BATCH);
     loop {
         tokio::select! {
             n = queue.recv_many(&mut batch, BATCH) => if n == 0 { return },
             _ = stop.wait_for(|s| *s) => return,
         }
-        let sends = batch.iter().map(|e| publish_once_more(bus.as_ref(), e));
+        let started = std::time::Instant::now();
+        let base_url = &state.config.base_url;
+        let envelopes: Vec<Envelope> = batch
+            .drain(..)
+            .filter_map(|p| p.envelope(base_url))
+            .collect();
+        let sends = envelopes.iter().map(|e| publish_once_more(bus.as_ref(), e));
         let failed = futures_util::future::join_all(sends)
             .await
             .into_iter()
@@ -149,6 +172,13 @@ pub async fn forward(state: AppState, bus: Arc<dyn EventBus>, mut stop: watch::R
             );
         }
         batch.clear();
+        if share < 1.0 {
+            let rest = started.elapsed().mul_f64((1.0 - share) / share);
+            tokio::select! {
+                _ = tokio::time::sleep(rest) => {}
+                _ = stop.wait_for(|s| *s) => return,
+            }
+        }
     }
 }
 
@@ -190,13 +220,13 @@ mod tests {
     async fn a_full_queue_drops_instead_of_waiting() {
         let tap = AuditTap::new(AuditMode::All, 2);
         for _ in 0..5 {
-            tap.record("http://x", &path(), true, &Audited::default(), 200);
+            tap.record(&path(), true, Audited::default(), 200);
         }
         let mut queue = tap.take_queue().unwrap();
         let mut got = Vec::new();
         queue.recv_many(&mut got, 10).await;
         assert_eq!(got.len(), 2);
-        let event = AuditEvent::of(&got[0]).unwrap();
+        let event = podplane_events::AuditEvent::of(&got[0].envelope("http://x").unwrap()).unwrap();
         assert_eq!(event.name, AuditName::ResourceRead);
         assert_eq!(event.object[0].id, "http://x/alice/a.ttl");
         assert!(tap.take_queue().is_none());
@@ -206,10 +236,9 @@ mod tests {
     fn events_outside_pods_are_not_recorded() {
         let tap = AuditTap::new(AuditMode::All, 2);
         tap.record(
-            "http://x",
             &ResourcePath::parse("/").unwrap(),
             true,
-            &Audited::default(),
+            Audited::default(),
             200,
         );
         assert!(tap.take_queue().unwrap().try_recv().is_err());

@@ -41,6 +41,8 @@ pub struct StorageConfig {
     pub audit: crate::audit::AuditMode,
     /// Read and refusal audit events held while the bus takes them; more are dropped.
     pub audit_queue: usize,
+    /// Share of its time (0–1] the worker publishing read and refusal events may spend.
+    pub audit_share: f64,
 }
 
 impl StorageConfig {
@@ -64,6 +66,7 @@ impl StorageConfig {
             open_access: false,
             audit: crate::audit::AuditMode::default(),
             audit_queue: 10_000,
+            audit_share: 0.2,
         }
     }
 

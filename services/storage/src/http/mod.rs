@@ -121,17 +121,23 @@ async fn route(state: AppState, req: Request) -> ApiResult<Response> {
         (None, read::options(&state, &path, reveal).await?)
     } else {
         let reads = matches!(method, Method::GET | Method::HEAD);
-        let base = &state.config.base_url;
         let grant = match authz::authorize(&state, &method, &path, raw_path, req.headers()).await {
             Ok(grant) => grant,
             Err(refused) => {
                 let status = refused.error.status().as_u16();
-                state.audit.record(base, &path, reads, &refused.who, status);
+                state.audit.record(&path, reads, refused.who, status);
                 return Err(refused.error);
             }
         };
         let shown = grant.shown();
-        let audited = (state.audit.mode() != AuditMode::Off).then(|| grant.audited());
+        // Who asked, kept when the answer could be audited: with denials only, a read was
+        // refused (or not) by the decision above; a change can still be refused at commit.
+        let kept = match state.audit.mode() {
+            AuditMode::Off => false,
+            AuditMode::Denials => !reads,
+            AuditMode::All => true,
+        };
+        let audited = kept.then(|| grant.audited());
         let (parts, body) = req.into_parts();
         let req = ResourceRequest {
             path: path.clone(),
@@ -141,12 +147,12 @@ async fn route(state: AppState, req: Request) -> ApiResult<Response> {
             grant,
         };
         let answer = handle(&state, req).await;
-        if let Some(who) = &audited {
+        if let Some(who) = audited {
             let status = match &answer {
                 Ok(res) => res.status(),
                 Err(e) => e.status(),
             };
-            state.audit.record(base, &path, reads, who, status.as_u16());
+            state.audit.record(&path, reads, who, status.as_u16());
         }
         (Some(shown), answer?)
     };
