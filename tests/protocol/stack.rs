@@ -1,5 +1,5 @@
-//! The compose stack (`compose.yaml`: two storage replicas, notifications and provision behind
-//! HAProxy, PostgreSQL, Garage, Nisshi on SQLite), black-box through the load balancer's
+//! The compose stack (`compose.yaml`: two storage replicas, notifications, provision and audit
+//! behind HAProxy, PostgreSQL, Garage, Nisshi on SQLite), black-box through the load balancer's
 //! published port, with a real DPoP client whose identity provider the services reach inside the stack. Runs only
 //! when `scripts/stack.sh up` (with `PODPLANE_STACK_TEST=1`) exported the stack's address;
 //! scripts/test.sh does that and sets `PODPLANE_STACK_REQUIRED=1` so it cannot be skipped.
@@ -153,6 +153,7 @@ async fn stack_serves_a_dpop_client_and_survives_a_killed_replica_and_a_stopped_
     let _logs = LogsOnFailure;
     let idp = Idp::offline(ISSUER);
     let alice = idp.agent("alice");
+    let mallory = idp.agent("mallory");
     publish(&idp, &stack.idp_dir);
     let pod = format!("stack{}", std::process::id());
     let created = compose(&[
@@ -269,4 +270,29 @@ async fn stack_serves_a_dpop_client_and_survives_a_killed_replica_and_a_stopped_
             ),
         }
     }
+
+    // The audit trail, through the load balancer: the owner's first write and the anonymous
+    // refusal, to the owner only.
+    let trail = format!("{}/.audit/events?pod={pod}&limit=1000", stack.url);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let (status, body) = read_text(&alice, &trail).await;
+        assert_eq!(status, 200, "{body}");
+        let page: Value = serde_json::from_str(&body).expect("a JSON page");
+        let items = page["orderedItems"].as_array().cloned().unwrap_or_default();
+        let has = |name: &str| {
+            items
+                .iter()
+                .any(|e| e["name"] == name && e["object"][0]["id"] == hello.as_str())
+        };
+        if has("resource-created") && has("access-denied") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the trail never showed the write and the refusal: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert_eq!(read_text(&mallory, &trail).await.0, 403);
 }
