@@ -26,6 +26,26 @@ pub(crate) async fn record(
     }
 }
 
+/// Queues the audit event `name` of a change to pod `pod` as a whole, by `actor` (a WebID),
+/// answered with `status`.
+pub(crate) async fn record_pod(
+    tx: &mut impl WriteTx,
+    base_url: &str,
+    name: AuditName,
+    pod: &str,
+    actor: Option<&str>,
+    status: u16,
+    now: i64,
+) -> Result<(), StoreError> {
+    let root = ResourcePath::parse(&format!("/{pod}/"))
+        .map_err(|e| StoreError::Conflict(e.to_string()))?;
+    let who = Audited {
+        webid: actor.map(str::to_owned),
+        ..Audited::default()
+    };
+    record(tx, base_url, name, &root, &who, status, now).await
+}
+
 /// The storage service's audit event `name` about `path` (under `base_url`), asked by `who`,
 /// answered with `status` at `now`, ready for a bus; `None` for a path in no pod.
 pub fn envelope(

@@ -419,15 +419,9 @@ pub(crate) async fn create_pod(
         acl: spec.acl.as_deref(),
     };
     create_pod_root(tx, base_url, &pod).await?;
-    let root = podplane_solid::path::ResourcePath::parse(&format!("/{}/", spec.name))
-        .map_err(|e| StoreError::Conflict(e.to_string()))?;
     // The pod is provisioned for its owner, on their behalf.
-    let owner = podplane_events::Audited {
-        webid: spec.owner.clone(),
-        ..Default::default()
-    };
-    let provisioned = podplane_events::AuditName::PodProvisioned;
-    crate::audit::record(tx, base_url, provisioned, &root, &owner, 201, now_ms()).await?;
+    let (provisioned, owner) = (AuditName::PodProvisioned, spec.owner.as_deref());
+    crate::audit::record_pod(tx, base_url, provisioned, &spec.name, owner, 201, now_ms()).await?;
     let row = Pod {
         name: spec.name.clone(),
         owner: spec.owner.clone(),

@@ -73,14 +73,8 @@ pub(crate) async fn delete_pod(
     tx.delete_row(&format!("/{name}/")).await?;
     let deleted = event(base_url, PodEventKind::PodDeleted, name, actor);
     enqueue(tx, deleted, now).await?;
-    let root = podplane_solid::path::ResourcePath::parse(&format!("/{name}/"))
-        .map_err(|e| StoreError::Conflict(e.to_string()))?;
-    let who = podplane_events::Audited {
-        webid: actor.map(str::to_owned),
-        ..Default::default()
-    };
-    let name = podplane_events::AuditName::PodDeleted;
-    crate::audit::record(tx, base_url, name, &root, &who, 202, now).await?;
+    let deleted = podplane_events::AuditName::PodDeleted;
+    crate::audit::record_pod(tx, base_url, deleted, name, actor, 202, now).await?;
     Ok(PodDeletion::Deleted)
 }
 

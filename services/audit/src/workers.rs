@@ -12,16 +12,15 @@ const BATCH: usize = 1024;
 
 /// Stores `incoming` (what is this service's: see [`crate::AuditConfig::keeps`]) and copies
 /// what was new to the sinks.
-async fn take(state: &State, incoming: &[Incoming]) -> Result<(), crate::AuditError> {
-    let ours: Vec<Incoming> = incoming
-        .iter()
-        .filter(|i| state.config.keeps(&i.storage))
-        .cloned()
-        .collect();
-    if ours.is_empty() {
+async fn take(state: &State, mut incoming: Vec<Incoming>) -> Result<(), crate::AuditError> {
+    incoming.retain(|i| state.config.keeps(&i.storage));
+    if incoming.is_empty() {
         return Ok(());
     }
-    let stored = state.store.record(&ours, podplane_store::now_ms()).await?;
+    let stored = state
+        .store
+        .record(&incoming, podplane_store::now_ms())
+        .await?;
     state.sinks.forward(&stored).await;
     Ok(())
 }
@@ -47,7 +46,7 @@ pub async fn from_kafka(
                         tracing::warn!(id = %envelope.id, "skipping a message that is not an audit event");
                         return Ok(());
                     };
-                    take(&state, &[incoming])
+                    take(&state, vec![incoming])
                         .await
                         .map_err(|e| EventError::Unavailable(e.to_string()))
                 }
@@ -116,7 +115,7 @@ pub async fn intake(state: State, queue: IntakeQueue, mut stop: watch::Receiver<
             _ = stop.wait_for(|s| *s) => return,
         }
         let (events, replies): (Vec<Incoming>, Vec<_>) = batch.drain(..).unzip();
-        let result = take(&state, &events).await.map_err(|e| e.to_string());
+        let result = take(&state, events).await.map_err(|e| e.to_string());
         if let Err(e) = &result {
             tracing::warn!(error = %e, "storing audit events failed; the relay will retry");
         }

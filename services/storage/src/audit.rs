@@ -41,6 +41,11 @@ impl AuditMode {
     }
 }
 
+/// Whether `status` says the request was refused for want of credentials or access.
+fn refused(status: u16) -> bool {
+    matches!(status, 401 | 403)
+}
+
 /// Most events one batch publishes.
 const BATCH: usize = 1024;
 
@@ -89,7 +94,7 @@ impl AuditTap {
 
     /// Whether requests refused with `status`, or reads answered with it, are audited.
     pub fn wants(&self, read: bool, status: u16) -> bool {
-        let refused = matches!(status, 401 | 403);
+        let refused = refused(status);
         match self.mode {
             AuditMode::Off => false,
             AuditMode::Denials => refused,
@@ -113,7 +118,7 @@ impl AuditTap {
             metrics::counter!(DROPPED).increment(1);
             return;
         }
-        let name = if matches!(status, 401 | 403) {
+        let name = if refused(status) {
             AuditName::AccessDenied
         } else {
             AuditName::ResourceRead
@@ -171,7 +176,6 @@ pub async fn forward(state: AppState, bus: Arc<dyn EventBus>, mut stop: watch::R
                 "the bus refused audit events of reads and refusals"
             );
         }
-        batch.clear();
         if share < 1.0 {
             let rest = started.elapsed().mul_f64((1.0 - share) / share);
             tokio::select! {

@@ -82,12 +82,7 @@ impl Grant {
 
     /// Who asked, and in which request, as audit events record it.
     pub fn audited(&self) -> podplane_events::Audited {
-        podplane_events::Audited {
-            webid: self.who.webid.clone(),
-            client_id: self.who.client_id.clone(),
-            issuer: self.who.issuer.clone(),
-            request_id: self.request_id.clone(),
-        }
+        audited(&self.who, self.request_id.clone())
     }
 
     /// The target's row: the one authorization read, or (for an auxiliary resource, whose
@@ -269,30 +264,35 @@ pub async fn authorize(
     headers: &HeaderMap,
 ) -> Result<Grant, Refusal> {
     let request_id = header_str(headers, "x-request-id").map(str::to_owned);
-    let audited = |who: Option<Requester>| podplane_events::Audited {
-        request_id: request_id.clone(),
-        ..who.map(|who| Grant::of(who).audited()).unwrap_or_default()
-    };
     let who = match identify(state, method, raw_path, headers).await {
         Ok(who) => who,
         Err(error) => {
-            return Err(Refusal {
-                who: audited(None),
-                error,
-            })
+            let who = audited(&Requester::anonymous(None), request_id);
+            return Err(Refusal { who, error });
         }
     };
-    // Kept only when a refusal would be audited.
-    let asked = (state.audit.mode() != crate::audit::AuditMode::Off).then(|| who.clone());
+    // Made only when a refusal would be audited.
+    let audit = state.audit.mode() != crate::audit::AuditMode::Off;
+    let asked = audit.then(|| audited(&who, request_id.clone()));
     match decide(state, method, path, who).await {
         Ok(mut grant) => {
             grant.request_id = request_id;
             Ok(grant)
         }
         Err(error) => Err(Refusal {
-            who: audited(asked),
+            who: asked.unwrap_or_default(),
             error,
         }),
+    }
+}
+
+/// Who asked, and in which request, as audit events record it.
+fn audited(who: &Requester, request_id: Option<String>) -> podplane_events::Audited {
+    podplane_events::Audited {
+        webid: who.webid.clone(),
+        client_id: who.client_id.clone(),
+        issuer: who.issuer.clone(),
+        request_id,
     }
 }
 
