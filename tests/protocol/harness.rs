@@ -746,6 +746,43 @@ impl Server {
         }
     }
 
+    /// Runs `sql` on the storage database with `binds` ($1, $2, …), as an operator (or an
+    /// earlier version) with access to it would.
+    pub async fn storage_execute(&self, sql: &str, binds: &[&str]) {
+        sqlx::any::install_default_drivers();
+        let url = match &self.backing {
+            Backing::Disk { dir } => {
+                format!("sqlite://{}", dir.path().join("metadata.sqlite").display())
+            }
+            Backing::Distributed { database_url, .. } => database_url.clone(),
+        };
+        let mut c = <sqlx::AnyConnection as sqlx::Connection>::connect(&url)
+            .await
+            .expect("open the storage database");
+        let query = binds
+            .iter()
+            .fold(sqlx::query(sql), |q, b| q.bind(b.to_string()));
+        query.execute(&mut c).await.expect("storage SQL");
+    }
+
+    /// Starts the same server again (same ports, same state) under another public base URL,
+    /// with `extra` flags added: a server moved to a new domain.
+    pub fn restart_under(&mut self, base: &str, extra: &[&str]) {
+        self.kill9();
+        let old = std::mem::replace(&mut self.base, base.to_owned());
+        for service in [
+            &mut self.notify_base,
+            &mut self.provision_base,
+            &mut self.audit_base,
+        ] {
+            if *service == old {
+                *service = base.to_owned();
+            }
+        }
+        self.extra.extend(extra.iter().map(|s| s.to_string()));
+        self.spawn();
+    }
+
     /// Runs `sql` on the audit database, as an intruder with access to it would.
     pub async fn audit_execute(&self, sql: &str) {
         sqlx::any::install_default_drivers();

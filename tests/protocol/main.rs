@@ -22,6 +22,7 @@ mod engines;
 mod faults;
 mod headers;
 mod hostile;
+mod moving;
 mod notification_faults;
 mod notifications;
 mod operations;

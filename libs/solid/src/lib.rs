@@ -21,6 +21,7 @@ pub mod pod;
 pub mod preconditions;
 pub mod range;
 pub mod rdf;
+pub mod rebase;
 pub mod sparql_update;
 pub mod vocab;
 

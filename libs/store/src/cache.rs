@@ -157,6 +157,58 @@ impl MetadataStore for CachedMetadataStore {
         result
     }
 
+    async fn scan(
+        &self,
+        after: &str,
+        before: &str,
+        limit: u32,
+    ) -> Result<Vec<Resource>, StoreError> {
+        self.inner.scan(after, before, limit).await
+    }
+    async fn rewrite(
+        &self,
+        path: &str,
+        etag: &str,
+        content: crate::Content,
+        size: u64,
+    ) -> Result<bool, StoreError> {
+        let result = self.inner.rewrite(path, etag, content, size).await;
+        self.changed([path.to_owned()]);
+        result
+    }
+    async fn setting(&self, name: &str) -> Result<Option<String>, StoreError> {
+        self.inner.setting(name).await
+    }
+    async fn set_setting(&self, name: &str, value: &str) -> Result<(), StoreError> {
+        self.inner.set_setting(name, value).await
+    }
+    async fn begin_import(&self, pod: &Pod) -> Result<(), StoreError> {
+        self.inner.begin_import(pod).await
+    }
+    async fn import_rows(
+        &self,
+        name: &str,
+        rows: Vec<crate::ImportedRow>,
+    ) -> Result<(), StoreError> {
+        self.inner.import_rows(name, rows).await
+    }
+    async fn finish_import(
+        &self,
+        name: &str,
+        root: crate::ImportedRow,
+        owner: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let result = self.inner.finish_import(name, root, owner).await;
+        // Misses inside the pod may have been remembered while it was invisible.
+        self.forget_all();
+        result
+    }
+    async fn abandon_import(&self, name: &str) -> Result<bool, StoreError> {
+        self.inner.abandon_import(name).await
+    }
+    async fn stalled_imports(&self, before_ms: i64) -> Result<Vec<String>, StoreError> {
+        self.inner.stalled_imports(before_ms).await
+    }
     async fn create_pod(&self, pod: NewPod<'_>) -> Result<Pod, StoreError> {
         self.inner.create_pod(pod).await
     }

@@ -82,6 +82,10 @@ pub(crate) trait WriteTx: Send {
     /// Whether any row's path lies in `[from, to)`.
     async fn has_rows(&mut self, from: &str, to: &str) -> Result<bool, StoreError>;
     async fn remove_pod(&mut self, pod: &str) -> Result<(), StoreError>;
+    /// Marks a live pod as being imported since `since` (`None`: clears the mark).
+    async fn mark_importing(&mut self, pod: &str, since: Option<i64>) -> Result<(), StoreError>;
+    /// When the live pod's import last showed life; `None` when it is not being imported.
+    async fn importing_since(&mut self, pod: &str) -> Result<Option<i64>, StoreError>;
 }
 
 /// Counts `delta` bytes against the pod, in the write's transaction (so under the pod's
@@ -121,7 +125,7 @@ pub(crate) struct Events<'a> {
 }
 
 impl Events<'_> {
-    fn push(
+    pub(crate) fn push(
         &mut self,
         kind: ResourceEventKind,
         path: &str,
@@ -143,7 +147,7 @@ impl Events<'_> {
         &mut self.out[last]
     }
 
-    async fn flush(self, tx: &mut impl WriteTx, now: i64) -> Result<(), StoreError> {
+    pub(crate) async fn flush(self, tx: &mut impl WriteTx, now: i64) -> Result<(), StoreError> {
         // Every store call runs inside the span of the request that made it; its trace goes
         // with the events, so the consumers' spans join it.
         let traceparent = podplane_telemetry::trace::current_traceparent();

@@ -43,3 +43,19 @@ pub(crate) async fn delete_garbage(
     }
     meta.forget_garbage(keys).await
 }
+
+/// Abandons the pod imports that have shown no life since `before_ms` (their process died):
+/// each becomes a deleted pod, which the purger removes. Answers how many.
+pub async fn abandon_stalled_imports(
+    meta: &dyn MetadataStore,
+    before_ms: i64,
+) -> Result<usize, StoreError> {
+    let mut abandoned = 0;
+    for name in meta.stalled_imports(before_ms).await? {
+        if meta.abandon_import(&name).await? {
+            tracing::warn!(pod = %name, "a pod import stopped showing life; abandoned, to be purged");
+            abandoned += 1;
+        }
+    }
+    Ok(abandoned)
+}

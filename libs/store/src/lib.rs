@@ -21,7 +21,9 @@ mod outbox;
 mod pg;
 mod pg_reads;
 mod pod_deletion;
+mod pod_import;
 mod purge;
+mod rewrite;
 mod rows;
 mod s3;
 pub mod service_db;
@@ -34,11 +36,11 @@ pub use audit::{envelope as audit_envelope, STORAGE_SERVICE};
 pub use blob::{read_content, BlobStore, ByteStream, DiskBlobStore};
 pub use cache::CachedMetadataStore;
 pub use error::StoreError;
-pub use gc::collect_garbage;
+pub use gc::{abandon_stalled_imports, collect_garbage};
 pub use meta::{
     check_room, effective_quota, AccessKind, Allowed, ChildRow, Content, DeleteRequest, Expect,
-    Kind, MetadataStore, NewPod, OutboxBacklog, OutboxBatch, Pod, PodDeletion, PoolStats,
-    PurgedRows, Resource, WriteRequest, BACKLOG_COUNT_CAP,
+    ImportedRow, Kind, MetadataStore, NewPod, OutboxBacklog, OutboxBatch, Pod, PodDeletion,
+    PoolStats, PurgedRows, Resource, WriteRequest, BACKLOG_COUNT_CAP,
 };
 pub use outbox::{relay_batch, run_relay};
 pub use pg::{PgMetadataStore, PgSettings};

@@ -244,6 +244,19 @@ pub struct DeleteRequest {
     pub audit: Option<podplane_events::Audited>,
 }
 
+/// A resource as an import brings it (`pod_import`): content already stored (a blob
+/// registered as pending, or inline bytes), its modification time kept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportedRow {
+    pub path: String,
+    pub kind: Kind,
+    pub content_type: String,
+    pub content: Content,
+    pub size: u64,
+    pub modified_ms: i64,
+    pub creator: Option<String>,
+}
+
 /// Metadata persistence. Every mutating method is one transaction that also queues its events
 /// in the outbox and records superseded blobs as garbage.
 #[async_trait::async_trait]
@@ -261,6 +274,46 @@ pub trait MetadataStore: Send + Sync + 'static {
         let rows = futures_util::future::try_join_all(paths.iter().map(|p| self.get(p))).await?;
         Ok(rows.into_iter().flatten().collect())
     }
+
+    /// Rows whose paths lie strictly between `after` and `before` (byte order), in that
+    /// order, at most `limit`: a pod or the whole store, walked in batches.
+    async fn scan(
+        &self,
+        after: &str,
+        before: &str,
+        limit: u32,
+    ) -> Result<Vec<Resource>, StoreError>;
+    /// Stores `path`'s content another way, keeping its tag, times and members and queuing no
+    /// event: the same representation, stored differently (see `rewrite`). `false` when the
+    /// row is gone or its tag is no longer `etag` (a write came first; it wins).
+    async fn rewrite(
+        &self,
+        path: &str,
+        etag: &str,
+        content: Content,
+        size: u64,
+    ) -> Result<bool, StoreError>;
+    /// A value the store keeps about itself (a data migration's progress).
+    async fn setting(&self, name: &str) -> Result<Option<String>, StoreError>;
+    async fn set_setting(&self, name: &str, value: &str) -> Result<(), StoreError>;
+
+    /// Starts importing `pod` (see `pod_import`): its row, invisible to clients until
+    /// [`MetadataStore::finish_import`]. A conflict when the name is taken in any way.
+    async fn begin_import(&self, pod: &Pod) -> Result<(), StoreError>;
+    /// Adds a batch of resources to a pod being imported (none: only says it is alive).
+    async fn import_rows(&self, name: &str, rows: Vec<ImportedRow>) -> Result<(), StoreError>;
+    /// Adds the root and makes the imported pod appear, whole, in one transaction.
+    async fn finish_import(
+        &self,
+        name: &str,
+        root: ImportedRow,
+        owner: Option<&str>,
+    ) -> Result<(), StoreError>;
+    /// Turns an import that will not finish into a deleted pod, purged like any other;
+    /// `false` when `name` is not being imported.
+    async fn abandon_import(&self, name: &str) -> Result<bool, StoreError>;
+    /// Pods whose import has shown no life since `before_ms`.
+    async fn stalled_imports(&self, before_ms: i64) -> Result<Vec<String>, StoreError>;
 
     async fn create_pod(&self, pod: NewPod<'_>) -> Result<Pod, StoreError>;
     async fn get_pod(&self, name: &str) -> Result<Option<Pod>, StoreError>;

@@ -9,6 +9,8 @@ use crate::engine::{self, NewRow, PodSpec, WriteTx};
 use crate::error::StoreError;
 use crate::meta::*;
 use crate::pod_deletion;
+use crate::pod_import;
+use crate::rewrite;
 use crate::{detached, now_ms};
 use podplane_events::Envelope;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -273,6 +275,23 @@ impl WriteTx for PgTx {
             .await?;
         Ok(())
     }
+
+    async fn mark_importing(&mut self, pod: &str, since: Option<i64>) -> Result<(), StoreError> {
+        sqlx::query(sql!("mark_importing"))
+            .bind(pod)
+            .bind(since)
+            .execute(&mut *self.0)
+            .await?;
+        Ok(())
+    }
+
+    async fn importing_since(&mut self, pod: &str) -> Result<Option<i64>, StoreError> {
+        let since: Option<Option<i64>> = sqlx::query_scalar(sql!("importing_since"))
+            .bind(pod)
+            .fetch_optional(&mut *self.0)
+            .await?;
+        Ok(since.flatten())
+    }
 }
 
 #[async_trait::async_trait]
@@ -309,6 +328,115 @@ impl MetadataStore for PgMetadataStore {
             Ok(())
         })
         .await
+    }
+
+    async fn scan(
+        &self,
+        after: &str,
+        before: &str,
+        limit: u32,
+    ) -> Result<Vec<Resource>, StoreError> {
+        let rows = sqlx::query(sql!("scan"))
+            .bind(after)
+            .bind(before)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(crate::rows::resource).collect()
+    }
+
+    async fn rewrite(
+        &self,
+        path: &str,
+        etag: &str,
+        content: Content,
+        size: u64,
+    ) -> Result<bool, StoreError> {
+        let (this, path, etag) = (self.clone(), path.to_owned(), etag.to_owned());
+        detached(async move {
+            let target = podplane_solid::path::ResourcePath::parse(&path)
+                .map_err(|e| StoreError::NotFound(e.to_string()))?;
+            let mut tx = this.begin(pod_of(&target)?).await?;
+            let done = rewrite::rewrite(&mut tx, &path, &etag, &content, size).await?;
+            tx.0.commit().await?;
+            Ok(done)
+        })
+        .await
+    }
+
+    async fn setting(&self, name: &str) -> Result<Option<String>, StoreError> {
+        let row: Option<(String,)> = sqlx::query_as(sql!("setting"))
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|(v,)| v))
+    }
+
+    async fn set_setting(&self, name: &str, value: &str) -> Result<(), StoreError> {
+        sqlx::query(sql!("set_setting"))
+            .bind(name)
+            .bind(value)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn begin_import(&self, pod: &Pod) -> Result<(), StoreError> {
+        let (this, pod) = (self.clone(), pod.clone());
+        detached(async move {
+            let mut tx = this.begin(&pod.name).await?;
+            pod_import::begin(&mut tx, &pod).await?;
+            tx.0.commit().await?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn import_rows(&self, name: &str, rows: Vec<ImportedRow>) -> Result<(), StoreError> {
+        let (this, name) = (self.clone(), name.to_owned());
+        detached(async move {
+            let mut tx = this.begin(&name).await?;
+            pod_import::add_rows(&mut tx, &name, &rows).await?;
+            tx.0.commit().await?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn finish_import(
+        &self,
+        name: &str,
+        root: ImportedRow,
+        owner: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let (this, name, owner) = (self.clone(), name.to_owned(), owner.map(str::to_owned));
+        detached(async move {
+            let mut tx = this.begin(&name).await?;
+            let base = &this.base_url;
+            pod_import::finish(&mut tx, base, &name, &root, owner.as_deref()).await?;
+            tx.0.commit().await?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn abandon_import(&self, name: &str) -> Result<bool, StoreError> {
+        let (this, name) = (self.clone(), name.to_owned());
+        detached(async move {
+            let mut tx = this.begin(&name).await?;
+            let done = pod_import::abandon(&mut tx, &this.base_url, &name).await?;
+            tx.0.commit().await?;
+            Ok(done)
+        })
+        .await
+    }
+
+    async fn stalled_imports(&self, before_ms: i64) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<(String,)> = sqlx::query_as(sql!("stalled_imports"))
+            .bind(before_ms)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().map(|(name,)| name).collect())
     }
 
     async fn create_pod(&self, pod: NewPod<'_>) -> Result<Pod, StoreError> {

@@ -11,6 +11,8 @@ use crate::error::StoreError;
 use crate::meta::*;
 use crate::now_ms;
 use crate::pod_deletion;
+use crate::pod_import;
+use crate::rewrite;
 use crate::sqlite_group::{now, Writer};
 use podplane_events::Envelope;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -239,6 +241,20 @@ impl WriteTx for SqliteTx<'_> {
         self.execute(sql!("remove_pod"), [pod])?;
         Ok(())
     }
+
+    async fn mark_importing(&mut self, pod: &str, since: Option<i64>) -> Result<(), StoreError> {
+        self.execute(sql!("mark_importing"), params![pod, since])?;
+        Ok(())
+    }
+
+    async fn importing_since(&mut self, pod: &str) -> Result<Option<i64>, StoreError> {
+        let since: Option<Option<i64>> = self
+            .0
+            .prepare_cached(sql!("importing_since"))?
+            .query_row([pod], |row| row.get(0))
+            .optional()?;
+        Ok(since.flatten())
+    }
 }
 
 #[async_trait::async_trait]
@@ -281,6 +297,112 @@ impl MetadataStore for SqliteMetadataStore {
         self.writer
             .run(move |c| now(engine::delete(&mut SqliteTx(c), &base, req)))
             .await
+    }
+
+    async fn scan(
+        &self,
+        after: &str,
+        before: &str,
+        limit: u32,
+    ) -> Result<Vec<Resource>, StoreError> {
+        let rows = sqlx::query(sql!("scan"))
+            .bind(after)
+            .bind(before)
+            .bind(i64::from(limit))
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(crate::rows::resource).collect()
+    }
+
+    async fn rewrite(
+        &self,
+        path: &str,
+        etag: &str,
+        content: Content,
+        size: u64,
+    ) -> Result<bool, StoreError> {
+        let (path, etag) = (path.to_owned(), etag.to_owned());
+        self.writer
+            .run(move |c| {
+                now(rewrite::rewrite(
+                    &mut SqliteTx(c),
+                    &path,
+                    &etag,
+                    &content,
+                    size,
+                ))
+            })
+            .await
+    }
+
+    async fn setting(&self, name: &str) -> Result<Option<String>, StoreError> {
+        let row: Option<(String,)> = sqlx::query_as(sql!("setting"))
+            .bind(name)
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row.map(|(v,)| v))
+    }
+
+    async fn set_setting(&self, name: &str, value: &str) -> Result<(), StoreError> {
+        let (name, value) = (name.to_owned(), value.to_owned());
+        self.writer
+            .run(move |c| SqliteTx(c).execute(sql!("set_setting"), params![name, value]))
+            .await?;
+        Ok(())
+    }
+
+    async fn begin_import(&self, pod: &Pod) -> Result<(), StoreError> {
+        let pod = pod.clone();
+        self.writer
+            .run(move |c| now(pod_import::begin(&mut SqliteTx(c), &pod)))
+            .await
+    }
+
+    async fn import_rows(&self, name: &str, rows: Vec<ImportedRow>) -> Result<(), StoreError> {
+        let name = name.to_owned();
+        self.writer
+            .run(move |c| now(pod_import::add_rows(&mut SqliteTx(c), &name, &rows)))
+            .await
+    }
+
+    async fn finish_import(
+        &self,
+        name: &str,
+        root: ImportedRow,
+        owner: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let (base, name, owner) = (
+            self.base_url.clone(),
+            name.to_owned(),
+            owner.map(str::to_owned),
+        );
+        self.writer
+            .run(move |c| {
+                let tx = &mut SqliteTx(c);
+                now(pod_import::finish(
+                    tx,
+                    &base,
+                    &name,
+                    &root,
+                    owner.as_deref(),
+                ))
+            })
+            .await
+    }
+
+    async fn abandon_import(&self, name: &str) -> Result<bool, StoreError> {
+        let (base, name) = (self.base_url.clone(), name.to_owned());
+        self.writer
+            .run(move |c| now(pod_import::abandon(&mut SqliteTx(c), &base, &name)))
+            .await
+    }
+
+    async fn stalled_imports(&self, before_ms: i64) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<(String,)> = sqlx::query_as(sql!("stalled_imports"))
+            .bind(before_ms)
+            .fetch_all(&self.read)
+            .await?;
+        Ok(rows.into_iter().map(|(name,)| name).collect())
     }
 
     async fn create_pod(&self, pod: NewPod<'_>) -> Result<Pod, StoreError> {

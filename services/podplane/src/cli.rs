@@ -104,6 +104,16 @@ pub struct HttpArgs {
     /// http://{listen}.
     #[arg(long, env = "PODPLANE_BASE_URL")]
     pub base_url: Option<String>,
+    /// Base URLs data was written under by earlier podplane versions, which stored absolute
+    /// IRIs (the served --base-url always counts): stored documents naming them are converted
+    /// once, at start, so a server moved to a new --base-url keeps its links and its access
+    /// control. Repeat the flag, or separate with commas.
+    #[arg(
+        long = "legacy-base-url",
+        env = "PODPLANE_LEGACY_BASE_URLS",
+        value_delimiter = ','
+    )]
+    pub legacy_base_urls: Vec<String>,
     /// Largest non-RDF request body, in bytes.
     #[arg(long, env = "PODPLANE_MAX_BODY_BYTES", default_value_t = 10 * 1024 * 1024 * 1024)]
     pub max_body_bytes: u64,
@@ -140,6 +150,10 @@ pub struct HttpArgs {
     /// Seconds a superseded or orphaned blob is kept before garbage collection removes it.
     #[arg(long, env = "PODPLANE_GC_GRACE_SECS", default_value_t = 300)]
     pub gc_grace_secs: u64,
+    /// Seconds a `podplane pod import` may show no life before the servers abandon it (its
+    /// process died): the partial pod is then deleted and purged.
+    #[arg(long, env = "PODPLANE_IMPORT_GRACE_SECS", default_value_t = 60)]
+    pub import_grace_secs: u64,
     /// Seconds between garbage-collection passes.
     #[arg(long, env = "PODPLANE_GC_INTERVAL_SECS", default_value_t = 60)]
     pub gc_interval_secs: u64,
@@ -499,16 +513,29 @@ pub struct AdminTarget {
     /// data directory's; needed with --database-url).
     #[arg(long, env = "PODPLANE_PROVISION_DATABASE_URL")]
     pub provision_database_url: Option<String>,
-    /// Public base URL of the server (IRIs in the events this command emits).
+    /// Public base URL of the server: the one it serves (IRIs in the events this command
+    /// emits, and in exported archives).
     #[arg(
         long,
         env = "PODPLANE_BASE_URL",
         default_value = "http://127.0.0.1:3000"
     )]
     pub base_url: String,
+    /// Where resource content lives (export and import): file://<directory> or
+    /// s3://<bucket>/<prefix> (default: file://<data-dir>/blobs).
+    #[arg(long, env = "PODPLANE_BLOB_URL")]
+    pub blob_url: Option<BlobUrl>,
+    #[command(flatten)]
+    pub s3: S3Args,
 }
 
 impl AdminTarget {
+    pub fn blob_url(&self) -> BlobUrl {
+        self.blob_url
+            .clone()
+            .unwrap_or_else(|| BlobUrl::File(self.data.data_dir.join("blobs")))
+    }
+
     /// The provisioning database that goes with the storage database worked on.
     pub fn provision_database_url(&self) -> anyhow::Result<String> {
         match (&self.provision_database_url, &self.database_url) {
@@ -550,6 +577,30 @@ pub enum PodCommand {
         bytes: Option<u64>,
         #[arg(long)]
         default: bool,
+        #[command(flatten)]
+        target: AdminTarget,
+    },
+    /// Write one pod, whole, to a tar archive (docs/pod-archive.md): every resource with its
+    /// content type, containment, access control, owner and times. Streams: any size of pod
+    /// in bounded memory. Runs against a live deployment.
+    Export {
+        name: String,
+        /// The archive to write (default: standard output). Written under FILE.partial and
+        /// renamed when complete.
+        #[arg(long, short)]
+        output: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        target: AdminTarget,
+    },
+    /// Load a pod archive into this deployment, under its own name or --name, all or nothing:
+    /// clients see the pod once it is whole; an import that fails (or is killed) leaves no pod
+    /// (the servers purge what it had written).
+    Import {
+        /// The archive to read (default: standard input).
+        input: Option<std::path::PathBuf>,
+        /// Pod name to import under (default: the archive's).
+        #[arg(long)]
+        name: Option<String>,
         #[command(flatten)]
         target: AdminTarget,
     },

@@ -69,6 +69,7 @@ pub async fn storage(args: StorageArgs) -> anyhow::Result<()> {
         let (s, g) = (state.clone(), args.kafka_consumer_group.clone());
         workers.spawn(move |stop| podplane_storage::purger::from_kafka(s, purger_kafka, g, stop));
     }
+    workers.rebase(&state);
     workers.gc(&state, &args.http);
     workers.gauges(&state);
     runtime::serve(

@@ -103,6 +103,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let bus: Arc<dyn EventBus> = Arc::new(crate::audit::EmbeddedBus { bus, audit: intake });
     workers.audit_tap(&state, bus.clone());
     workers.relay(&state, bus, async {});
+    workers.rebase(&state);
     workers.gc(&state, &args.http);
     workers.gauges(&state);
     let router = podplane_notifications::router(notifications)

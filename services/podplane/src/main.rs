@@ -4,6 +4,7 @@
 //! mode); `migrate` applies the database schema; `pod` administers pods; `audit-verify`
 //! checks the audit chains.
 
+mod archive;
 mod audit;
 mod cli;
 mod distributed;
@@ -139,5 +140,21 @@ async fn run() -> anyhow::Result<()> {
         Command::Pod {
             command: PodCommand::Delete { name, wait, target },
         } => provision::delete_pod(&target, &name, wait).await,
+        Command::Pod {
+            command:
+                PodCommand::Export {
+                    name,
+                    output,
+                    target,
+                },
+        } => archive::export(&target, &name, output.as_deref()).await,
+        Command::Pod {
+            command:
+                PodCommand::Import {
+                    input,
+                    name,
+                    target,
+                },
+        } => archive::import(&target, input.as_deref(), name.as_deref()).await,
     }
 }

@@ -40,6 +40,7 @@ pub fn storage_state(
         .map(|u| u.trim_end_matches('/').to_owned());
     config.max_pods_per_owner = peers.max_pods_per_owner;
     config.internal_secret = peers.internal_secret.filter(|s| !s.is_empty());
+    config.legacy_base_urls = http.legacy_base_urls.clone();
     config.max_body_bytes = http.max_body_bytes;
     config.default_quota_bytes = http.pod_quota_bytes;
     config.purge_batch_rows = http.purge_batch_rows.max(1);
@@ -130,10 +131,18 @@ impl Workers {
     }
 
     /// Blob garbage collection every `interval`, keeping garbage for `grace`.
+    /// Converts documents stored by earlier versions (`podplane_storage::rebase`), once.
+    pub fn rebase(&mut self, state: &AppState) {
+        let state = state.clone();
+        self.spawn(move |stop| podplane_storage::rebase::run(state, stop));
+    }
+
     pub fn gc(&mut self, state: &AppState, http: &HttpArgs) {
         let (meta, blobs) = (state.meta.clone(), state.blobs.clone());
         let grace_ms = i64::try_from(http.gc_grace_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
         let interval = Duration::from_secs(http.gc_interval_secs.max(1));
+        let import_grace_ms =
+            i64::try_from(http.import_grace_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
         let stopped = self.stopped();
         self.tasks.push(tokio::spawn(async move {
             tokio::pin!(stopped);
@@ -143,6 +152,12 @@ impl Workers {
                     .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
                 if let Err(e) = meta.purge_proofs(now_ms).await {
                     tracing::warn!(error = %e, "purging expired DPoP proof ids failed; will retry");
+                }
+                let stalled = now_ms - import_grace_ms;
+                if let Err(e) =
+                    podplane_store::abandon_stalled_imports(meta.as_ref(), stalled).await
+                {
+                    tracing::warn!(error = %e, "abandoning stalled pod imports failed; will retry");
                 }
                 match collect_garbage(meta.as_ref(), blobs.as_ref(), grace_ms).await {
                     Ok(0) => {}

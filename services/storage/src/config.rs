@@ -3,6 +3,9 @@
 pub struct StorageConfig {
     /// Public base URL without trailing slash (`https://pods.example`); IRIs are built from it.
     pub base_url: String,
+    /// Base URLs data was written under by versions that stored absolute IRIs: their IRIs are
+    /// the server's own too, and `rebase` converts them (the served base URL always is).
+    pub legacy_base_urls: Vec<String>,
     /// Largest request body accepted for non-RDF content.
     pub max_body_bytes: u64,
     /// Largest RDF or patch body; these are parsed in memory, so the limit is lower.
@@ -49,6 +52,7 @@ impl StorageConfig {
     pub fn new(base_url: &str) -> Self {
         Self {
             base_url: base_url.trim_end_matches('/').to_owned(),
+            legacy_base_urls: Vec::new(),
             max_body_bytes: 10 * 1024 * 1024 * 1024,
             max_rdf_bytes: 16 * 1024 * 1024,
             inline_rdf_bytes: 256 * 1024,

@@ -6,6 +6,7 @@
 //! into another service's database.
 
 pub mod access;
+pub mod archive;
 pub mod audit;
 pub mod config;
 pub mod contexts;
@@ -14,6 +15,7 @@ pub mod error;
 pub mod http;
 pub mod pods;
 pub mod purger;
+pub mod rebase;
 
 pub use config::StorageConfig;
 pub use http::router;
@@ -51,6 +53,8 @@ pub struct Services {
     pub cpu: cpu::CpuPool,
     /// Where reads and refusals are audited, without waiting.
     pub audit: audit::AuditTap,
+    /// Names the base URL in the ETags of RDF representations (see `respond`).
+    pub base_tag: String,
 }
 
 impl AppState {
@@ -76,7 +80,9 @@ impl AppState {
             .build();
         let cpu = cpu::CpuPool::new(config.cpu_jobs);
         let audit = audit::AuditTap::new(config.audit, config.audit_queue);
+        let base_tag = base_tag(&config.base_url);
         Self(Arc::new(Services {
+            base_tag,
             cpu,
             audit,
             config,
@@ -89,6 +95,14 @@ impl AppState {
             access,
         }))
     }
+}
+
+/// Eight hex digits of the base URL's SHA-256: enough to tell the bases one deployment has
+/// served under apart.
+fn base_tag(base_url: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(base_url.trim_end_matches('/').as_bytes());
+    digest[..4].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl Services {
@@ -117,5 +131,10 @@ impl Services {
     /// Absolute IRI of a path, built from the configured base URL, never from the Host header.
     pub fn iri(&self, path: &str) -> String {
         format!("{}{}", self.config.base_url, path)
+    }
+
+    /// The server's namespace: what stored documents write relative to themselves.
+    pub fn root(&self) -> String {
+        podplane_solid::rebase::root_of(&self.config.base_url)
     }
 }

@@ -7,6 +7,8 @@
 
 use crate::error::{ApiError, ApiResult};
 use podplane_solid::access::AccessKind;
+use podplane_solid::rdf::{self, RdfFormat};
+use podplane_solid::rebase;
 use podplane_store::{MetadataStore, NewPod, PodDeletion, StoreError};
 use serde::{Deserialize, Serialize};
 
@@ -88,12 +90,13 @@ pub async fn create(
     })?;
     let storage = format!("{}/{}/", base_url.trim_end_matches('/'), order.name);
     let document = podplane_solid::access::initial_document(access, &storage, owner.as_str());
+    let document = stored_form(base_url, &order.name, &document)?;
     let made = meta
         .create_pod(NewPod {
             name: &order.name,
             owner: Some(&order.owner),
             access,
-            acl: Some(document.as_bytes()),
+            acl: Some(&document),
         })
         .await;
     match made {
@@ -114,6 +117,18 @@ pub async fn create(
         },
         Err(e) => Err(e.into()),
     }
+}
+
+/// The pod root's access control document as stored: like every document, independent of
+/// the base URL (`rebase`).
+fn stored_form(base_url: &str, name: &str, document: &str) -> ApiResult<Vec<u8>> {
+    let acl = podplane_solid::path::ResourcePath::parse(&format!("/{name}/"))?.acl();
+    let iri = format!("{}{acl}", base_url.trim_end_matches('/'));
+    let limits = podplane_solid::limits::Limits::default();
+    let triples = rdf::parse(document.as_bytes(), RdfFormat::Turtle, &iri, None, &limits)
+        .map_err(|e| ApiError::Internal(format!("the initial access document: {e}")))?;
+    let roots = [rebase::root_of(base_url)];
+    Ok(rebase::stored_turtle(&triples, acl.as_str(), &roots))
 }
 
 /// A pod deletion under way (the answer of `DELETE /.internal/pods/{name}`).

@@ -49,7 +49,7 @@ pub async fn delete(state: &AppState, req: ResourceRequest) -> ApiResult<Respons
         path: path.clone(),
         expect: Expect {
             allowed: grant.allowed(&path, op),
-            conditions: write_conditions(&headers),
+            conditions: write_conditions(&headers, &state.base_tag),
             unchanged: None,
         },
         actor: grant.actor().map(str::to_owned),

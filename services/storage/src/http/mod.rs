@@ -18,6 +18,8 @@ mod request;
 mod respond;
 mod write;
 
+pub(crate) use write::stage_turtle;
+
 use crate::audit::AuditMode;
 use crate::error::{problem, ApiError, ApiResult};
 use crate::AppState;

@@ -3,7 +3,7 @@
 use super::body;
 use super::read::stored_triples;
 use super::request::{content_type, write_conditions};
-use super::respond::set;
+use super::respond::{representation_etag, set};
 use super::write::stage_rdf;
 use super::ResourceRequest;
 use crate::error::{ApiError, ApiResult};
@@ -15,6 +15,7 @@ use podplane_solid::access::{Operation, PatchShape};
 use podplane_solid::container::check_client_triples;
 use podplane_solid::headers::ACCEPT_PATCH;
 use podplane_solid::limits::{EvalBudget, Limits};
+use podplane_solid::rdf::RdfFormat;
 use podplane_solid::{n3patch, sparql_update, SolidError};
 use podplane_store::{Expect, Kind, StoreError};
 use std::sync::Arc;
@@ -94,7 +95,7 @@ pub async fn patch(state: &AppState, req: ResourceRequest) -> ApiResult<Response
     let shape = patch.shape();
     let op = |exists| Operation::Patch { exists, shape };
     let allowed = grant.allowed(&path, op);
-    let conditions = write_conditions(&headers);
+    let conditions = write_conditions(&headers, &state.base_tag);
     let mut current = grant.take_row(state, &path).await?;
     for _ in 0..APPLY_ATTEMPTS {
         let expect = Expect {
@@ -143,7 +144,7 @@ pub async fn patch(state: &AppState, req: ResourceRequest) -> ApiResult<Response
             check_client_triples(&base, &triples)?;
         }
         let triples = super::acr_view::as_stored(state, &path, triples).await?;
-        let staged = stage_rdf(state, kind, &triples).await?;
+        let staged = stage_rdf(state, &path, kind, &triples).await?;
         match state
             .write(staged.request(&path, expect, &grant.audited()))
             .await
@@ -152,6 +153,7 @@ pub async fn patch(state: &AppState, req: ResourceRequest) -> ApiResult<Response
                 // An ACR's tag is the one GET shows (it covers the inherited links too).
                 let shown = super::acr_view::shown(state, &path, Some(&resource)).await?;
                 let etag = shown.map_or(resource.etag, |acr| acr.etag);
+                let etag = representation_etag(&etag, Some(RdfFormat::Turtle), &state.base_tag);
                 let mut h = HeaderMap::new();
                 set(&mut h, header::ETAG, &etag);
                 let status = if created {

@@ -49,9 +49,9 @@ pub async fn get(state: &AppState, req: ResourceRequest) -> ApiResult<Response> 
         Kind::Container | Kind::Rdf => {
             let media = negotiate(header_str(headers, header::ACCEPT), &RdfFormat::MEDIA_TYPES)?;
             let format = RdfFormat::from_media_type(media).unwrap_or(RdfFormat::Turtle);
-            validator_headers(&mut h, &res, Some(format));
+            validator_headers(state, &mut h, &res, Some(format));
             set(&mut h, header::VARY, "Accept");
-            if let Some(early) = check_read_preconditions(headers, &res, Some(format), &h) {
+            if let Some(early) = check_read_preconditions(state, headers, &res, Some(format), &h) {
                 return Ok(early);
             }
             let bytes = render_rdf(state, path, &res, format).await?;
@@ -69,10 +69,10 @@ pub async fn get(state: &AppState, req: ResourceRequest) -> ApiResult<Response> 
                 header_str(headers, header::ACCEPT),
                 &[res.content_type.as_str()],
             )?;
-            validator_headers(&mut h, &res, None);
+            validator_headers(state, &mut h, &res, None);
             set(&mut h, header::ACCEPT_RANGES, "bytes");
             set(&mut h, header::CONTENT_TYPE, &res.content_type);
-            if let Some(early) = check_read_preconditions(headers, &res, None, &h) {
+            if let Some(early) = check_read_preconditions(state, headers, &res, None, &h) {
                 return Ok(early);
             }
             serve_binary(state, &res, headers, h, with_body).await
@@ -116,12 +116,13 @@ async fn pod_owner(state: &AppState, path: &ResourcePath) -> ApiResult<Option<St
 
 /// 304 or 412 when the conditions say so; the 304 keeps the validators (RFC 9110 §15.4.5).
 fn check_read_preconditions(
+    state: &AppState,
     headers: &HeaderMap,
     res: &Resource,
     format: Option<RdfFormat>,
     h: &HeaderMap,
 ) -> Option<Response> {
-    let etag = representation_etag(&res.etag, format);
+    let etag = representation_etag(&res.etag, format, &state.base_tag);
     let current = Validators {
         etag: &etag,
         last_modified: res.modified_ms / 1000,
@@ -166,10 +167,8 @@ async fn render_rdf(
     format: RdfFormat,
 ) -> ApiResult<Bytes> {
     let iri = state.iri(path.as_str());
-    if res.kind == Kind::Rdf && format == RdfFormat::Turtle {
-        // Stored documents are canonical Turtle already: serve the bytes as they are.
-        return stored_bytes(state, res).await;
-    }
+    // Stored documents name the server's own IRIs relative to themselves (`rebase`): even
+    // Turtle is rendered, so every representation names the base URL served now.
     // Every version of a resource has its own ETag (a container's changes whenever a member
     // does), so a rendering keyed by path, ETag and format can never be stale, here or on
     // another replica.

@@ -19,27 +19,32 @@ pub fn conditions(headers: &HeaderMap) -> Conditions<'_> {
 }
 
 /// The conditional headers of a write, to be evaluated at commit.
-pub fn write_conditions(headers: &HeaderMap) -> WriteConditions {
+pub fn write_conditions(headers: &HeaderMap, base_tag: &str) -> WriteConditions {
     WriteConditions {
-        if_match: header_str(headers, header::IF_MATCH).map(strip_variants),
-        if_none_match: header_str(headers, header::IF_NONE_MATCH).map(strip_variants),
+        if_match: header_str(headers, header::IF_MATCH).map(|l| strip_variants(l, base_tag)),
+        if_none_match: header_str(headers, header::IF_NONE_MATCH)
+            .map(|l| strip_variants(l, base_tag)),
         if_unmodified_since: header_str(headers, header::IF_UNMODIFIED_SINCE).map(str::to_owned),
     }
 }
 
-/// ETags of alternative RDF representations carry a suffix (`"abc-jsonld"`); a client that
-/// read JSON-LD and writes back with that tag means the resource's tag (`"abc"`).
-fn strip_variants(list: &str) -> String {
+/// ETags of RDF representations carry the base URL's tag and the variant's suffix
+/// (`"abc-1f2e3d4c-jsonld"`); a client that read one and writes back with that tag means the
+/// resource's tag (`"abc"`). A tag from another base URL is left as it is: it names a
+/// representation this server no longer serves, so it matches nothing.
+fn strip_variants(list: &str, base_tag: &str) -> String {
     list.split(',')
         .map(|t| {
             let t = t.trim();
-            crate::http::respond::VARIANT_SUFFIXES
+            let body = t.strip_suffix('"').unwrap_or(t);
+            let body = crate::http::respond::VARIANT_SUFFIXES
                 .iter()
-                .find_map(|s| {
-                    t.strip_suffix(&format!("{s}\""))
-                        .map(|base| format!("{base}\""))
-                })
-                .unwrap_or_else(|| t.to_owned())
+                .find_map(|s| body.strip_suffix(s))
+                .unwrap_or(body);
+            match body.strip_suffix(&format!("-{base_tag}")) {
+                Some(stored) if t.ends_with('"') => format!("{stored}\""),
+                _ => t.to_owned(),
+            }
         })
         .collect::<Vec<_>>()
         .join(", ")

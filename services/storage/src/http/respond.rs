@@ -23,16 +23,19 @@ pub fn kind_of(kind: Kind) -> ResourceKind {
     }
 }
 
-/// The ETag of one representation of `etag`'s resource.
-pub fn representation_etag(etag: &str, format: Option<RdfFormat>) -> String {
-    let suffix = match format {
+/// The ETag of one representation of `etag`'s resource. Every RDF representation names the
+/// base URL it is served under (stored documents do not), so its tag carries `base_tag`: the
+/// same document served under another domain is another representation with another tag.
+pub fn representation_etag(etag: &str, format: Option<RdfFormat>, base_tag: &str) -> String {
+    let variant = match format {
+        None => return etag.to_owned(),
         Some(RdfFormat::JsonLd) => VARIANT_SUFFIXES[0],
         Some(RdfFormat::NTriples) => VARIANT_SUFFIXES[1],
-        Some(RdfFormat::Turtle) | None => "",
+        Some(RdfFormat::Turtle) => "",
     };
     match etag.strip_suffix('"') {
-        Some(base) if !suffix.is_empty() => format!("{base}{suffix}\""),
-        _ => etag.to_owned(),
+        Some(base) => format!("{base}-{base_tag}{variant}\""),
+        None => etag.to_owned(),
     }
 }
 
@@ -97,8 +100,14 @@ pub fn resource_headers(
     h
 }
 
-pub fn validator_headers(h: &mut HeaderMap, r: &Resource, format: Option<RdfFormat>) {
-    set(h, header::ETAG, &representation_etag(&r.etag, format));
+pub fn validator_headers(
+    state: &AppState,
+    h: &mut HeaderMap,
+    r: &Resource,
+    format: Option<RdfFormat>,
+) {
+    let etag = representation_etag(&r.etag, format, &state.base_tag);
+    set(h, header::ETAG, &etag);
     set(
         h,
         header::LAST_MODIFIED,

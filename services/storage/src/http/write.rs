@@ -7,7 +7,7 @@
 
 use super::body;
 use super::request::{content_length, content_type, has_body, link_types, write_conditions};
-use super::respond::set;
+use super::respond::{representation_etag, set};
 use super::ResourceRequest;
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
@@ -21,7 +21,7 @@ use podplane_solid::access::Operation;
 use podplane_solid::container::check_client_triples;
 use podplane_solid::path::{sanitize_slug, ResourcePath};
 use podplane_solid::rdf::{self, RdfFormat};
-use podplane_solid::{vocab, SolidError};
+use podplane_solid::{rebase, vocab, SolidError};
 use podplane_store::{
     check_room, effective_quota, Content, Expect, Kind, Resource, StoreError, WriteRequest,
 };
@@ -84,7 +84,7 @@ pub async fn put(state: &AppState, req: ResourceRequest) -> ApiResult<Response> 
     let op = |exists| Operation::Put { exists };
     let expect = Expect {
         allowed: grant.allowed(&path, op),
-        conditions: write_conditions(&headers),
+        conditions: write_conditions(&headers, &state.base_tag),
         unchanged: None,
     };
     // Refuse before reading the body when the answer cannot be yes (the commit checks again).
@@ -217,7 +217,11 @@ fn written(state: &AppState, resource: &Resource, created: bool) -> Response {
     // RFC 9110 §9.3.4: a validator may only accompany a PUT response when the body was stored
     // as sent. RDF is re-serialised, so only non-RDF content gets its ETag back.
     if resource.kind == Kind::Binary {
-        set(&mut h, header::ETAG, &resource.etag);
+        set(
+            &mut h,
+            header::ETAG,
+            &representation_etag(&resource.etag, None, ""),
+        );
     }
     if created {
         set(&mut h, header::LOCATION, &state.iri(&resource.path));
@@ -339,14 +343,14 @@ pub async fn materialize(
         Kind::Rdf
     };
     match incoming {
-        Incoming::Empty => stage_rdf(state, Kind::Container, &[]).await,
+        Incoming::Empty => stage_rdf(state, path, Kind::Container, &[]).await,
         Incoming::Rdf { bytes, format } => {
             let triples = parse_rdf(state, path, bytes.clone(), *format).await?;
             let triples = super::acr_view::as_stored(state, path, triples).await?;
             if kind == Kind::Container {
                 check_client_triples(&state.iri(path.as_str()), &triples)?;
             }
-            stage_rdf(state, kind, &triples).await
+            stage_rdf(state, path, kind, &triples).await
         }
         Incoming::Binary { media, key, size } => Ok(Staged {
             kind: Kind::Binary,
@@ -395,9 +399,11 @@ pub async fn parse_rdf(
         .map_err(ApiError::from)
 }
 
-/// Stores triples as canonical Turtle: inline when small, as a blob otherwise.
+/// Stores triples as canonical Turtle, the server's own IRIs relative to the document (so
+/// the bytes hold under any base URL): inline when small, as a blob otherwise.
 pub async fn stage_rdf(
     state: &AppState,
+    path: &ResourcePath,
     kind: Kind,
     triples: &[oxrdf::Triple],
 ) -> ApiResult<Staged> {
@@ -409,7 +415,12 @@ pub async fn stage_rdf(
             size: 0,
         });
     }
-    let bytes = rdf::serialize(triples, RdfFormat::Turtle);
+    let bytes = rebase::stored_turtle(triples, path.as_str(), &[state.root()]);
+    stage_turtle(state, kind, bytes).await
+}
+
+/// Stores a document's Turtle: inline when small, as a blob otherwise.
+pub async fn stage_turtle(state: &AppState, kind: Kind, bytes: Vec<u8>) -> ApiResult<Staged> {
     let size = bytes.len() as u64;
     let content = if size <= state.config.inline_rdf_bytes {
         Content::Inline(bytes)

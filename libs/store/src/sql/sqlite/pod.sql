@@ -1,1 +1,1 @@
-SELECT name, owner, access, created_ms, used_bytes, quota_bytes FROM pods WHERE name = ? AND deleted_ms IS NULL
+SELECT name, owner, access, created_ms, used_bytes, quota_bytes FROM pods WHERE name = ? AND deleted_ms IS NULL AND importing_ms IS NULL

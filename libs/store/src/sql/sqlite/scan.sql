@@ -1,0 +1,1 @@
+SELECT * FROM resources WHERE path > ? AND path < ? ORDER BY path LIMIT ?
