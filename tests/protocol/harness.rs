@@ -76,6 +76,9 @@ pub struct Via {
     pub audit: bool,
     /// Environment variables for every process (e.g. the `OTEL_*` set).
     pub env: Vec<(String, String)>,
+    /// Embedded mode whatever `PODPLANE_TEST_MODE` says (a source or target of another
+    /// deployment).
+    pub embedded: bool,
 }
 
 /// The shared secret between the test's services.
@@ -237,7 +240,8 @@ impl Server {
 
     pub fn start_with(via: &Via, extra: &[&str]) -> Server {
         let n = SERVERS.fetch_add(1, Ordering::SeqCst);
-        let (backing, replicas) = match infra() {
+        let shared = if via.embedded { None } else { infra() };
+        let (backing, replicas) = match shared {
             None => (
                 Backing::Disk {
                     dir: tempfile::tempdir().expect("tempdir"),
@@ -671,14 +675,7 @@ impl Server {
     /// Runs `podplane pod <args>` against this server's stores, as an operator would;
     /// returns its standard output (the command must succeed).
     pub fn pod_command(&self, args: &[&str]) -> String {
-        let mut cmd = Command::new(BIN);
-        cmd.arg("pod").args(args).args(["--base-url", &self.base]);
-        match &self.backing {
-            Backing::Disk { dir } => cmd.arg("--data-dir").arg(dir.path()),
-            Backing::Distributed { database_url, .. } => cmd
-                .args(["--database-url", database_url])
-                .args(["--provision-database-url", &format!("{database_url}_p")]),
-        };
+        let mut cmd = self.pod_process(args);
         let out = cmd.output().expect("run podplane pod");
         assert!(
             out.status.success(),
@@ -686,6 +683,31 @@ impl Server {
             String::from_utf8_lossy(&out.stderr)
         );
         String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// `podplane pod <args>` against this server's stores, not yet started: for a test that
+    /// feeds it, watches it or kills it.
+    pub fn pod_process(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.arg("pod").args(args).args(["--base-url", &self.base]);
+        match &self.backing {
+            Backing::Disk { dir } => {
+                cmd.arg("--data-dir").arg(dir.path());
+            }
+            Backing::Distributed {
+                database_url,
+                s3_prefix,
+                s3_endpoint,
+                ..
+            } => {
+                let bucket = &infra().expect("distributed mode").s3_bucket;
+                cmd.args(["--database-url", database_url])
+                    .args(["--provision-database-url", &format!("{database_url}_p")])
+                    .args(["--blob-url", &format!("s3://{bucket}/{s3_prefix}")])
+                    .args(["--s3-endpoint", s3_endpoint, "--s3-path-style"]);
+            }
+        }
+        cmd
     }
 
     /// Peak resident set size of the largest server process so far, in bytes (Linux VmHWM).

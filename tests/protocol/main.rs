@@ -10,6 +10,7 @@ mod requests;
 mod access_acp;
 mod access_wac;
 mod administration;
+mod archives;
 mod audit;
 mod auth;
 

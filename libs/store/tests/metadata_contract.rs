@@ -7,6 +7,8 @@ use std::sync::Arc;
 
 #[path = "metadata_contract/audit.rs"]
 mod audit;
+#[path = "metadata_contract/moving.rs"]
+mod moving;
 #[path = "metadata_contract/pod_deletion.rs"]
 mod pod_deletion;
 #[path = "metadata_contract/quotas.rs"]
@@ -523,6 +525,8 @@ async fn run_contract(store: Arc<dyn MetadataStore>) {
     proof_ids_are_claimed_once(s).await;
     pod_deletion::pods_are_deleted_then_purged_in_batches(s).await;
     audit::audited_changes_queue_their_event_in_the_same_transaction(s).await;
+    moving::pods_are_walked_in_order_and_rewritten_in_place(s).await;
+    moving::pods_are_imported_whole_or_not_at_all(s).await;
 }
 
 #[tokio::test]
