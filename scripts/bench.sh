@@ -168,6 +168,28 @@ wait_ready http://127.0.0.1:3952/health/ready
 row "start-up, empty data dir (ms)" "$STARTUP_EMPTY_MS" "-"
 row "start-up, populated data dir (ms)" "$(( ($(date +%s%N) - START) / 1000000 ))" "-"
 
+# 2a. Pod archives: the bench pod (the 1 GiB blob and 10 000+ documents) exported from the live
+#     data dir and imported into a fresh one, each CLI's time and peak RSS measured.
+timed_peak() {
+  python3 - "$@" <<'PY'
+import resource, subprocess, sys, time
+t = time.time()
+code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+print(f"{time.time() - t:.3f} {peak:.1f} {code}")
+PY
+}
+read -r EXPORT_S EXPORT_RSS EXPORT_RC < <(timed_peak "$BIN" pod export bench --output "$WORK/pod.tar")
+ARCHIVE_MIB=$(python3 -c "import os; print(f'{os.path.getsize(\"$WORK/pod.tar\")/2**20:.0f}')")
+read -r IMPORT_S IMPORT_RSS IMPORT_RC < <(timed_peak "$BIN" pod import "$WORK/pod.tar" --name moved \
+  --data-dir "$WORK/imported" --base-url http://127.0.0.1:3957)
+rm -rf "$WORK/pod.tar" "$WORK/imported"
+[ "$EXPORT_RC$IMPORT_RC" = "00" ] || { echo "pod export/import failed ($EXPORT_RC/$IMPORT_RC)" >&2; exit 1; }
+row "pod export, ${ARCHIVE_MIB} MiB archive (MiB/s)" "$(python3 -c "print(f'{$ARCHIVE_MIB/$EXPORT_S:.0f}')")" "-"
+row "  ... export CLI peak RSS (MiB)" "$EXPORT_RSS" "-"
+row "pod import of it (MiB/s)" "$(python3 -c "print(f'{$ARCHIVE_MIB/$IMPORT_S:.0f}')")" "-"
+row "  ... import CLI peak RSS (MiB)" "$IMPORT_RSS" "-"
+
 # Notifications, embedded: a server of their own (10 000 sockets need a higher connection cap).
 "$BIN" pod create notify --owner "$OWNER" --data-dir "$WORK/notify" --base-url http://127.0.0.1:3955 >/dev/null
 "$BIN" serve --listen 127.0.0.1:3955 --data-dir "$WORK/notify" --base-url http://127.0.0.1:3955 \
@@ -279,4 +301,5 @@ echo "target: DPoP GET CPU <= public GET CPU + 1.2 x one proof -> (DPoP - public
 echo "target: durable small PUT >= 0.035 of the trivial handler -> $(ratio "$PUT_NEW" "$BASE_RPS"); CPU <= 500 us per write -> $PUT_CPU"
 echo "targets (audit): GET and PUT >= 0.95 of audit off with denials, >= 0.85 with all -> denials $(ratio "$DEN_GET" "$OFF_GET") / $(ratio "$DEN_PUT" "$OFF_PUT"), all $(ratio "$ALL_GET" "$OFF_GET") / $(ratio "$ALL_PUT" "$OFF_PUT")"
 echo "targets (distributed): small GET >= 0.40 and PUT >= 0.25 of embedded (rows marked distributed)"
+echo "target (pod archives): a pod of 1 GiB exported and imported in < 64 MiB RSS -> export $EXPORT_RSS MiB, import $IMPORT_RSS MiB"
 echo "targets (notifications): p99 < 100 ms at 500 writes/s; 10 000 idle sockets in < 256 MiB RSS"

@@ -62,7 +62,7 @@ pub async fn import(
         inline_rdf_bytes: defaults.inline_rdf_bytes,
         max_rdf_bytes: defaults.max_rdf_bytes,
     };
-    let moved = match input {
+    let (name, moved) = match input {
         None => {
             let mut stdin = BufReader::new(tokio::io::stdin());
             archive::import(meta, blobs, &base, name, limits, &mut stdin).await?
@@ -75,10 +75,8 @@ pub async fn import(
         }
     };
     eprintln!(
-        "imported {} resources, {} bytes of content, at {base}/{}/",
-        moved.resources,
-        moved.bytes,
-        name.unwrap_or("(the archive's name)")
+        "imported {} resources, {} bytes of content, at {base}/{name}/",
+        moved.resources, moved.bytes
     );
     Ok(())
 }

@@ -36,8 +36,9 @@ pub struct ImportLimits {
 }
 
 /// Loads the archive read from `input` into the deployment serving `base_url`, as pod `name`
-/// (default: the archive's). Nothing of the pod is visible until it is whole; on any error
-/// the partial pod is abandoned (then purged) and the error answered.
+/// (default: the archive's); answers the pod's name and what moved. Nothing of the pod is
+/// visible until it is whole; on any error the partial pod is abandoned (then purged) and the
+/// error answered.
 pub async fn import(
     meta: Arc<dyn MetadataStore>,
     blobs: Arc<dyn BlobStore>,
@@ -45,7 +46,7 @@ pub async fn import(
     name: Option<&str>,
     limits: ImportLimits,
     input: &mut (impl AsyncRead + Unpin),
-) -> ApiResult<Moved> {
+) -> ApiResult<(String, Moved)> {
     let server = rebase::root_of(base_url);
     let (entry, size) = framing::next_entry(input)
         .await
@@ -105,7 +106,7 @@ pub async fn import(
             }
         }
     }
-    result
+    result.map(|moved| (name, moved))
 }
 
 async fn read_small(input: &mut (impl AsyncRead + Unpin), size: u64) -> ApiResult<Vec<u8>> {
