@@ -355,4 +355,32 @@ async fn a_bad_archive_is_refused_and_leaves_no_pod() {
         assert!(!out.stderr.is_empty(), "{what}: the import says why");
         assert_eq!(traces(&target, &name).await, (0, 0), "{what}");
     }
+    // No such pod to export; a name no pod may have.
+    let out = target
+        .pod_process(&[
+            "export",
+            "no-such-pod",
+            "--output",
+            dir.path().join("x.tar").to_str().unwrap(),
+        ])
+        .output()
+        .expect("run export");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no pod named no-such-pod"));
+    assert!(!dir.path().join("x.tar").exists() && !dir.path().join("x.partial").exists());
+    let source = embedded();
+    let root = source.private_pod(&owner().webid, "acp");
+    let archive = dir.path().join("good.tar");
+    source.pod_command(&[
+        "export",
+        &name_of(&root),
+        "--output",
+        archive.to_str().unwrap(),
+    ]);
+    let out = target
+        .pod_process(&["import", archive.to_str().unwrap(), "--name", "Not_A_Name"])
+        .output()
+        .expect("run import");
+    assert!(!out.status.success(), "an invalid pod name was accepted");
+    assert_eq!(traces(&target, "Not_A_Name").await, (0, 0));
 }
