@@ -113,6 +113,25 @@ async fn count_usage(
     )
 }
 
+/// The row columns that hold `content`: inline bytes or a blob key.
+pub(crate) fn columns(content: &Content) -> (Option<&[u8]>, Option<&str>) {
+    match content {
+        Content::Empty => (None, None),
+        Content::Inline(b) => (Some(b.as_slice()), None),
+        Content::Blob(k) => (None, Some(k.as_str())),
+    }
+}
+
+/// Claims the pending blob a row is about to point to, if any (see `WriteTx::unpend_blob`).
+pub(crate) async fn claim_blob(tx: &mut impl WriteTx, key: Option<&str>) -> Result<(), StoreError> {
+    match key {
+        Some(key) if !tx.unpend_blob(key).await? => Err(StoreError::Unavailable(
+            "the upload took longer than the blob grace period and was collected".into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
 pub(crate) fn new_etag() -> String {
     format!("\"{}\"", Uuid::new_v4().simple())
 }
@@ -255,11 +274,7 @@ pub(crate) async fn write(
         }
     }
 
-    let (inline, blob_key) = match &req.content {
-        Content::Empty => (None, None),
-        Content::Inline(b) => (Some(b.as_slice()), None),
-        Content::Blob(k) => (None, Some(k.as_str())),
-    };
+    let (inline, blob_key) = columns(&req.content);
     let etag = new_etag();
     let parent = match req.auxiliary_of {
         Some(_) => None,
@@ -278,13 +293,7 @@ pub(crate) async fn write(
         creator: req.actor.as_deref(),
     })
     .await?;
-    if let Some(key) = blob_key {
-        if !tx.unpend_blob(key).await? {
-            return Err(StoreError::Unavailable(
-                "the upload took longer than the blob grace period and was collected".into(),
-            ));
-        }
-    }
+    claim_blob(tx, blob_key).await?;
     if let Some(Content::Blob(old)) = current.as_ref().map(|c| &c.content) {
         if blob_key != Some(old.as_str()) {
             tx.mark_garbage(old, now).await?;

@@ -13,9 +13,9 @@
 //! rows and blobs the purger removes. One whose process died (no batch, no heartbeat for the
 //! servers' grace period) is abandoned by the servers' garbage collection.
 
-use crate::engine::{new_etag, Events, NewRow, WriteTx};
+use crate::engine::{claim_blob, columns, new_etag, Events, NewRow, WriteTx};
 use crate::error::StoreError;
-use crate::meta::{Content, ImportedRow, Pod};
+use crate::meta::{ImportedRow, Pod};
 use crate::now_ms;
 use podplane_events::ResourceEventKind;
 use podplane_solid::path::ResourcePath;
@@ -61,19 +61,8 @@ async fn insert(
         None if path.is_pod_root() => None,
         None => path.parent().map(|p| p.as_str().to_owned()),
     };
-    let (inline, blob_key) = match &row.content {
-        Content::Inline(bytes) => (Some(bytes.as_slice()), None),
-        Content::Blob(key) => (None, Some(key.as_str())),
-        Content::Empty => (None, None),
-    };
-    if let Some(key) = blob_key {
-        if !tx.unpend_blob(key).await? {
-            return Err(StoreError::Unavailable(format!(
-                "the content of {} expired before it was committed",
-                row.path
-            )));
-        }
-    }
+    let (inline, blob_key) = columns(&row.content);
+    claim_blob(tx, blob_key).await?;
     let etag = new_etag();
     tx.upsert(&NewRow {
         path: path.as_str(),

@@ -3,7 +3,7 @@
 //! written under) goes through here, so clients see no new version, no event and no change
 //! of modification time.
 
-use crate::engine::{NewRow, WriteTx};
+use crate::engine::{claim_blob, columns, NewRow, WriteTx};
 use crate::error::StoreError;
 use crate::meta::Content;
 use crate::now_ms;
@@ -24,18 +24,8 @@ pub(crate) async fn rewrite(
     if row.etag != etag {
         return Ok(false);
     }
-    let (inline, blob_key) = match content {
-        Content::Inline(bytes) => (Some(bytes.as_slice()), None),
-        Content::Blob(key) => (None, Some(key.as_str())),
-        Content::Empty => (None, None),
-    };
-    if let Some(key) = blob_key {
-        if !tx.unpend_blob(key).await? {
-            return Err(StoreError::Unavailable(format!(
-                "the rewritten content of {path} expired before it was committed"
-            )));
-        }
-    }
+    let (inline, blob_key) = columns(content);
+    claim_blob(tx, blob_key).await?;
     let parent = tx.parent_of(path).await?;
     let size_column = i64::try_from(size).unwrap_or(i64::MAX);
     tx.upsert(&NewRow {
