@@ -1,6 +1,16 @@
 //! The outbox relay: publishes committed events to the bus, at least once, in commit order.
 
 use crate::meta::MetadataStore;
+
+/// The base URL events name while they wait in the outbox: a stored row must not depend on the
+/// base URL either (a server restarted under a new one publishes what it had queued under its
+/// new name). Reading a row (`rows::envelope`) puts the store's base URL in its place.
+pub(crate) const STORED_BASE: &str = "urn:podplane:base";
+
+/// `text` with every string that starts with [`STORED_BASE`] starting with `base_url` instead.
+pub(crate) fn rebased(text: &str, base_url: &str) -> String {
+    text.replace(&format!("\"{STORED_BASE}"), &format!("\"{base_url}"))
+}
 use podplane_events::EventBus;
 use std::sync::Arc;
 use std::time::Duration;

@@ -8,6 +8,7 @@
 use crate::engine::{self, PodSpec};
 use crate::error::StoreError;
 use crate::meta::*;
+use crate::outbox::STORED_BASE;
 use crate::pod_deletion;
 use crate::pod_import;
 use crate::rewrite;
@@ -132,7 +133,7 @@ impl MetadataStore for PgMetadataStore {
         let this = self.clone();
         detached(async move {
             let mut tx = this.begin(pod_of(&req.path)?).await?;
-            let done = engine::write(&mut tx, &this.base_url, req).await?;
+            let done = engine::write(&mut tx, STORED_BASE, req).await?;
             tx.0.commit().await?;
             Ok(done)
         })
@@ -143,7 +144,7 @@ impl MetadataStore for PgMetadataStore {
         let this = self.clone();
         detached(async move {
             let mut tx = this.begin(pod_of(&req.path)?).await?;
-            engine::delete(&mut tx, &this.base_url, req).await?;
+            engine::delete(&mut tx, STORED_BASE, req).await?;
             tx.0.commit().await?;
             Ok(())
         })
@@ -232,7 +233,7 @@ impl MetadataStore for PgMetadataStore {
         let (this, name, owner) = (self.clone(), name.to_owned(), owner.map(str::to_owned));
         detached(async move {
             let mut tx = this.begin(&name).await?;
-            let base = &this.base_url;
+            let base = STORED_BASE;
             pod_import::finish(&mut tx, base, &name, &root, owner.as_deref()).await?;
             tx.0.commit().await?;
             Ok(())
@@ -244,7 +245,7 @@ impl MetadataStore for PgMetadataStore {
         let (this, name) = (self.clone(), name.to_owned());
         detached(async move {
             let mut tx = this.begin(&name).await?;
-            let done = pod_import::abandon(&mut tx, &this.base_url, &name).await?;
+            let done = pod_import::abandon(&mut tx, STORED_BASE, &name).await?;
             tx.0.commit().await?;
             Ok(done)
         })
@@ -264,7 +265,7 @@ impl MetadataStore for PgMetadataStore {
         let this = self.clone();
         detached(async move {
             let mut tx = this.begin(&spec.name).await?;
-            let pod = engine::create_pod(&mut tx, &this.base_url, &spec).await?;
+            let pod = engine::create_pod(&mut tx, STORED_BASE, &spec).await?;
             tx.0.commit().await?;
             Ok(pod)
         })
@@ -302,7 +303,7 @@ impl MetadataStore for PgMetadataStore {
         detached(async move {
             let mut tx = this.begin(&name).await?;
             let done =
-                pod_deletion::delete_pod(&mut tx, &this.base_url, &name, actor.as_deref()).await?;
+                pod_deletion::delete_pod(&mut tx, STORED_BASE, &name, actor.as_deref()).await?;
             tx.0.commit().await?;
             Ok(done)
         })
@@ -331,7 +332,7 @@ impl MetadataStore for PgMetadataStore {
         let (this, name) = (self.clone(), name.to_owned());
         detached(async move {
             let mut tx = this.begin(&name).await?;
-            let done = pod_deletion::finish_purge(&mut tx, &this.base_url, &name).await?;
+            let done = pod_deletion::finish_purge(&mut tx, STORED_BASE, &name).await?;
             tx.0.commit().await?;
             Ok(done)
         })
@@ -430,7 +431,10 @@ impl MetadataStore for PgMetadataStore {
             .bind(i64::from(limit))
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(crate::rows::envelope).collect()
+        let base = &self.base_url;
+        rows.iter()
+            .map(|r| crate::rows::envelope(r, base))
+            .collect()
     }
 
     async fn outbox_backlog(&self) -> Result<OutboxBacklog, StoreError> {
@@ -467,7 +471,7 @@ impl MetadataStore for PgMetadataStore {
             .await?;
         let events = rows
             .iter()
-            .map(crate::rows::envelope)
+            .map(|r| crate::rows::envelope(r, &self.base_url))
             .collect::<Result<_, _>>()?;
         Ok(Some(Box::new(PgBatch { tx, events })))
     }

@@ -99,16 +99,28 @@ pub(crate) fn pod(row: &impl Columns) -> Result<Pod, StoreError> {
     })
 }
 
-/// An outbox row as (row id, envelope).
-pub(crate) fn envelope(row: &impl Columns) -> Result<(i64, Envelope), StoreError> {
+/// An outbox row as (row id, envelope), naming the server by `base_url` (rows name it by
+/// `outbox::STORED_BASE`).
+pub(crate) fn envelope(row: &impl Columns, base_url: &str) -> Result<(i64, Envelope), StoreError> {
+    use crate::outbox::{rebased, STORED_BASE};
     let id: String = get(row, "event_id")?;
+    let key: String = get(row, "key")?;
+    let payload: Vec<u8> = get(row, "payload")?;
+    let payload = match String::from_utf8(payload) {
+        Ok(json) => rebased(&json, base_url).into_bytes(),
+        Err(e) => e.into_bytes(),
+    };
+    let key = match key.strip_prefix(STORED_BASE) {
+        Some(rest) => format!("{base_url}{rest}"),
+        None => key,
+    };
     Ok((
         get(row, "id")?,
         Envelope {
             id: Uuid::parse_str(&id).map_err(|e| StoreError::Corrupt(e.to_string()))?,
             topic: get(row, "topic")?,
-            key: get(row, "key")?,
-            payload: get(row, "payload")?,
+            key,
+            payload,
             traceparent: get(row, "traceparent")?,
         },
     ))

@@ -10,6 +10,7 @@ use crate::engine::{self, PodSpec};
 use crate::error::StoreError;
 use crate::meta::*;
 use crate::now_ms;
+use crate::outbox::STORED_BASE;
 use crate::pod_deletion;
 use crate::pod_import;
 use crate::rewrite;
@@ -126,16 +127,16 @@ impl MetadataStore for SqliteMetadataStore {
     }
 
     async fn write(&self, req: WriteRequest) -> Result<(Resource, bool), StoreError> {
-        let base = self.base_url.clone();
+        let base = STORED_BASE;
         self.writer
-            .run(move |c| now(engine::write(&mut SqliteTx(c), &base, req)))
+            .run(move |c| now(engine::write(&mut SqliteTx(c), base, req)))
             .await
     }
 
     async fn delete(&self, req: DeleteRequest) -> Result<(), StoreError> {
-        let base = self.base_url.clone();
+        let base = STORED_BASE;
         self.writer
-            .run(move |c| now(engine::delete(&mut SqliteTx(c), &base, req)))
+            .run(move |c| now(engine::delete(&mut SqliteTx(c), base, req)))
             .await
     }
 
@@ -211,29 +212,19 @@ impl MetadataStore for SqliteMetadataStore {
         root: ImportedRow,
         owner: Option<&str>,
     ) -> Result<(), StoreError> {
-        let (base, name, owner) = (
-            self.base_url.clone(),
-            name.to_owned(),
-            owner.map(str::to_owned),
-        );
+        let (base, name, owner) = (STORED_BASE, name.to_owned(), owner.map(str::to_owned));
         self.writer
             .run(move |c| {
                 let tx = &mut SqliteTx(c);
-                now(pod_import::finish(
-                    tx,
-                    &base,
-                    &name,
-                    &root,
-                    owner.as_deref(),
-                ))
+                now(pod_import::finish(tx, base, &name, &root, owner.as_deref()))
             })
             .await
     }
 
     async fn abandon_import(&self, name: &str) -> Result<bool, StoreError> {
-        let (base, name) = (self.base_url.clone(), name.to_owned());
+        let (base, name) = (STORED_BASE, name.to_owned());
         self.writer
-            .run(move |c| now(pod_import::abandon(&mut SqliteTx(c), &base, &name)))
+            .run(move |c| now(pod_import::abandon(&mut SqliteTx(c), base, &name)))
             .await
     }
 
@@ -246,9 +237,9 @@ impl MetadataStore for SqliteMetadataStore {
     }
 
     async fn create_pod(&self, pod: NewPod<'_>) -> Result<Pod, StoreError> {
-        let (base, spec) = (self.base_url.clone(), PodSpec::from(pod));
+        let (base, spec) = (STORED_BASE, PodSpec::from(pod));
         self.writer
-            .run(move |c| now(engine::create_pod(&mut SqliteTx(c), &base, &spec)))
+            .run(move |c| now(engine::create_pod(&mut SqliteTx(c), base, &spec)))
             .await
     }
 
@@ -278,16 +269,12 @@ impl MetadataStore for SqliteMetadataStore {
     }
 
     async fn delete_pod(&self, name: &str, actor: Option<&str>) -> Result<PodDeletion, StoreError> {
-        let (base, name, actor) = (
-            self.base_url.clone(),
-            name.to_owned(),
-            actor.map(str::to_owned),
-        );
+        let (base, name, actor) = (STORED_BASE, name.to_owned(), actor.map(str::to_owned));
         self.writer
             .run(move |c| {
                 now(pod_deletion::delete_pod(
                     &mut SqliteTx(c),
-                    &base,
+                    base,
                     &name,
                     actor.as_deref(),
                 ))
@@ -310,9 +297,9 @@ impl MetadataStore for SqliteMetadataStore {
     }
 
     async fn finish_purge(&self, name: &str) -> Result<bool, StoreError> {
-        let (base, name) = (self.base_url.clone(), name.to_owned());
+        let (base, name) = (STORED_BASE, name.to_owned());
         self.writer
-            .run(move |c| now(pod_deletion::finish_purge(&mut SqliteTx(c), &base, &name)))
+            .run(move |c| now(pod_deletion::finish_purge(&mut SqliteTx(c), base, &name)))
             .await
     }
 
@@ -392,7 +379,10 @@ impl MetadataStore for SqliteMetadataStore {
             .bind(i64::from(limit))
             .fetch_all(&self.read)
             .await?;
-        rows.iter().map(crate::rows::envelope).collect()
+        let base = &self.base_url;
+        rows.iter()
+            .map(|r| crate::rows::envelope(r, base))
+            .collect()
     }
 
     async fn outbox_backlog(&self) -> Result<OutboxBacklog, StoreError> {

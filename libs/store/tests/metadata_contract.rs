@@ -536,6 +536,12 @@ async fn sqlite_metadata_store_meets_the_contract() {
         .await
         .unwrap();
     run_contract(Arc::new(store)).await;
+    let file = dir.path().join("m.sqlite");
+    let before = SqliteMetadataStore::open(&file, BASE).await.unwrap();
+    let after = SqliteMetadataStore::open(&file, "https://moved.test")
+        .await
+        .unwrap();
+    moving::queued_events_name_the_base_they_are_published_under(&before, &after).await;
 }
 
 #[tokio::test]
@@ -560,6 +566,9 @@ async fn postgres_metadata_store_meets_the_contract() {
     let store = PgMetadataStore::connect(&PgSettings::new(&url), BASE).unwrap();
     store.migrate().await.unwrap();
     run_contract(Arc::new(store)).await;
+    let before = PgMetadataStore::connect(&PgSettings::new(&url), BASE).unwrap();
+    let after = PgMetadataStore::connect(&PgSettings::new(&url), "https://moved.test").unwrap();
+    moving::queued_events_name_the_base_they_are_published_under(&before, &after).await;
 
     // Replicas share the outbox: one relay lease at a time, released at completion.
     let second = PgMetadataStore::connect(&PgSettings::new(&url), BASE).unwrap();

@@ -183,3 +183,32 @@ pub async fn pods_are_imported_whole_or_not_at_all(store: &dyn MetadataStore) {
     );
     assert!(store.abandon_import("halfway").await.unwrap());
 }
+
+/// Events wait in the outbox without a base URL: a store opened under another one (a server
+/// restarted under a new domain) publishes them under its own. `before` and `after` are the
+/// same database opened under `super::BASE` and `https://moved.test`.
+pub async fn queued_events_name_the_base_they_are_published_under(
+    before: &dyn MetadataStore,
+    after: &dyn MetadataStore,
+) {
+    before.create_pod(NewPod::bare("queued")).await.unwrap();
+    before.write(doc("/queued/x", None)).await.unwrap();
+    let pending = after.outbox_pending(100_000).await.unwrap();
+    let mine: Vec<_> = pending
+        .iter()
+        .filter(|(_, e)| e.key.contains("/queued/"))
+        .collect();
+    assert!(!mine.is_empty());
+    for (_, e) in mine {
+        let payload = String::from_utf8(e.payload.clone()).unwrap();
+        assert!(e.key.starts_with("https://moved.test/queued/"), "{}", e.key);
+        assert!(
+            payload.contains("\"https://moved.test/queued/"),
+            "{payload}"
+        );
+        assert!(
+            !payload.contains(super::BASE) && !payload.contains("urn:podplane"),
+            "{payload}"
+        );
+    }
+}
